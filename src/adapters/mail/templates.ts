@@ -1,0 +1,31 @@
+import type { MailMessage } from "./mailer";
+
+export type MailContent = Omit<MailMessage, "to">;
+
+const PRODUCT_NAME = "Trade Identity";
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+}
+
+/** Build both bodies from the same paragraphs, so the text and HTML versions never disagree. */
+function compose(subject: string, paragraphs: string[]): MailContent {
+  const text = `${paragraphs.join("\n\n")}\n\n— ${PRODUCT_NAME}\n`;
+  const htmlParagraphs = paragraphs.map((paragraph) => `<p>${escapeHtml(paragraph)}</p>`).join("\n");
+  const html = `<!doctype html><html><body style="font-family:sans-serif;line-height:1.5">${htmlParagraphs}<p>— ${PRODUCT_NAME}</p></body></html>`;
+  return { subject, text, html };
+}
+
+export function verificationCodeMail(code: string, expiresInMinutes: number): MailContent {
+  return compose(`Your ${PRODUCT_NAME} code is ${code}`, [
+    `Your verification code is ${code}.`,
+    `It expires in ${expiresInMinutes} minutes and works once. If you did not ask for it, ignore this email.`,
+  ]);
+}
+
+export function accountExistsMail(appUrl: string): MailContent {
+  return compose(`Someone tried to sign up with your email`, [
+    "Someone tried to create a new account with this email address, which already has an account.",
+    `If it was you, sign in instead, or reset your password at ${appUrl}. If it was not you, you can ignore this email: nothing has changed.`,
+  ]);
+}

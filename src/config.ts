@@ -1,0 +1,201 @@
+import { parseSigningKeys, type SigningKeys } from "./crypto/jwt";
+import { COMMON_PASSWORDS_MIN_LENGTH } from "./data/common-passwords";
+
+export const ENVIRONMENTS = ["development", "test", "preview", "production"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/** Secrets arrive through `wrangler secret put` or `.dev.vars`, so `wrangler types` cannot see them. */
+export interface SecretBindings {
+  DATABASE_URL?: string;
+  JWT_SIGNING_KEYS?: string;
+  PASSWORD_PEPPER?: string;
+  CODE_HASH_KEY?: string;
+  REFRESH_TOKEN_KEY?: string;
+  RESEND_API_KEY?: string;
+}
+
+/** Plain settings from `[vars]` in wrangler.toml or `.dev.vars`; every one is optional here. */
+export interface SettingBindings {
+  ENVIRONMENT?: string;
+  APP_URL?: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+  NEON_FETCH_ENDPOINT?: string;
+  CORS_ORIGINS?: string;
+  ALLOWED_REDIRECT_ORIGINS?: string;
+  MAIL_FROM?: string;
+  MAIL_REPLY_TO?: string;
+  PASSWORD_MIN_LENGTH?: string;
+  DEFAULT_PHONE_REGION?: string;
+}
+
+export type Bindings = Env & SecretBindings & SettingBindings;
+
+export interface Config {
+  environment: Environment;
+  isDevelopment: boolean;
+  appUrl: string;
+  jwt: { issuer: string; audience: string; keys: SigningKeys; accessTokenTtlSeconds: number };
+  database: { url: string; fetchEndpoint: string | undefined };
+  passwordPepper: string;
+  codeHashKey: string;
+  refreshTokenKey: string;
+  corsOrigins: string[];
+  allowedRedirectOrigins: string[];
+  mail: { from: string; replyTo: string | undefined; resendApiKey: string | undefined };
+  passwordMinLength: number;
+  defaultPhoneRegion: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+const DEVELOPMENT_ORIGINS = ["http://localhost:3000", "http://localhost:5173"];
+const MIN_SECRET_LENGTH = 32;
+
+/**
+ * Parse and check every setting once. A problem stops the Worker with a message that names each
+ * missing or invalid setting, so a misconfigured deploy fails loudly instead of half-working.
+ */
+export async function parseConfig(bindings: Bindings): Promise<Config> {
+  const problems: string[] = [];
+  const environment = parseEnvironment(bindings.ENVIRONMENT, problems);
+  const isDevelopment = environment === "development";
+  const isLocal = isDevelopment || environment === "test";
+
+  const requireSetting = (name: keyof Bindings, value: string | undefined): string => {
+    if (value === undefined || value.trim() === "") {
+      problems.push(`${name} is not set`);
+      return "";
+    }
+    return value.trim();
+  };
+  const requireSecret = (name: keyof SecretBindings): string => {
+    const value = requireSetting(name, bindings[name]);
+    if (value !== "" && value.length < MIN_SECRET_LENGTH) {
+      problems.push(`${name} must be at least ${MIN_SECRET_LENGTH} characters long`);
+    }
+    return value;
+  };
+
+  const appUrl = parseHttpsOrigin("APP_URL", requireSetting("APP_URL", bindings.APP_URL), isLocal, problems);
+  const databaseUrl = requireSetting("DATABASE_URL", bindings.DATABASE_URL);
+  const fetchEndpoint = bindings.NEON_FETCH_ENDPOINT?.trim() || undefined;
+  if (fetchEndpoint !== undefined && !isLocal) {
+    problems.push("NEON_FETCH_ENDPOINT is for local development and tests only; unset it in this environment");
+  }
+
+  const signingKeysJson = requireSetting("JWT_SIGNING_KEYS", bindings.JWT_SIGNING_KEYS);
+  let keys: SigningKeys | undefined;
+  if (signingKeysJson !== "") {
+    const parsed = await parseSigningKeys(signingKeysJson);
+    if (parsed.ok) keys = parsed.keys;
+    else problems.push(parsed.message);
+  }
+
+  const passwordPepper = requireSecret("PASSWORD_PEPPER");
+  const codeHashKey = requireSecret("CODE_HASH_KEY");
+  const refreshTokenKey = requireSecret("REFRESH_TOKEN_KEY");
+
+  const resendApiKey = bindings.RESEND_API_KEY?.trim() || undefined;
+  if (resendApiKey === undefined && !isLocal) problems.push("RESEND_API_KEY is not set");
+  const mailFrom = requireSetting("MAIL_FROM", bindings.MAIL_FROM);
+
+  const corsOrigins = parseOriginList("CORS_ORIGINS", bindings.CORS_ORIGINS, isDevelopment, isLocal, problems);
+  const allowedRedirectOrigins = parseOriginList(
+    "ALLOWED_REDIRECT_ORIGINS",
+    bindings.ALLOWED_REDIRECT_ORIGINS,
+    isDevelopment,
+    isLocal,
+    problems,
+  );
+  const passwordMinLength = parseIntegerSetting("PASSWORD_MIN_LENGTH", bindings.PASSWORD_MIN_LENGTH, 12, COMMON_PASSWORDS_MIN_LENGTH, 64, problems);
+  const defaultPhoneRegion = (bindings.DEFAULT_PHONE_REGION?.trim() || "IN").toUpperCase();
+  if (!/^[A-Z]{2}$/.test(defaultPhoneRegion)) {
+    problems.push(`DEFAULT_PHONE_REGION must be an ISO 3166-1 alpha-2 code such as IN, got "${defaultPhoneRegion}"`);
+  }
+
+  if (problems.length > 0 || keys === undefined) {
+    throw new ConfigError(`Invalid configuration: ${problems.join("; ")}.`);
+  }
+
+  return {
+    environment,
+    isDevelopment,
+    appUrl,
+    jwt: {
+      issuer: bindings.JWT_ISSUER?.trim() || appUrl,
+      audience: bindings.JWT_AUDIENCE?.trim() || appUrl,
+      keys,
+      accessTokenTtlSeconds: 15 * 60,
+    },
+    database: { url: databaseUrl, fetchEndpoint },
+    passwordPepper,
+    codeHashKey,
+    refreshTokenKey,
+    corsOrigins,
+    allowedRedirectOrigins,
+    mail: { from: mailFrom, replyTo: bindings.MAIL_REPLY_TO?.trim() || undefined, resendApiKey },
+    passwordMinLength,
+    defaultPhoneRegion,
+  };
+}
+
+function parseEnvironment(value: string | undefined, problems: string[]): Environment {
+  const environment = (value ?? "production").trim();
+  if ((ENVIRONMENTS as readonly string[]).includes(environment)) return environment as Environment;
+  problems.push(`ENVIRONMENT must be one of ${ENVIRONMENTS.join(", ")}, got "${environment}"`);
+  return "production";
+}
+
+function parseHttpsOrigin(name: string, value: string, allowHttp: boolean, problems: string[]): string {
+  if (value === "") return "";
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problems.push(`${name} must be an absolute URL, got "${value}"`);
+    return "";
+  }
+  if (url.protocol !== "https:" && !(allowHttp && url.protocol === "http:")) {
+    problems.push(`${name} must use https, got "${value}"`);
+  }
+  return url.origin;
+}
+
+function parseOriginList(
+  name: string,
+  value: string | undefined,
+  isDevelopment: boolean,
+  allowHttp: boolean,
+  problems: string[],
+): string[] {
+  if (value === undefined || value.trim() === "") return isDevelopment ? DEVELOPMENT_ORIGINS : [];
+  return value
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "")
+    .map((entry) => parseHttpsOrigin(name, entry, allowHttp, problems))
+    .filter((origin) => origin !== "");
+}
+
+function parseIntegerSetting(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: string[],
+): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    problems.push(`${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+    return fallback;
+  }
+  return parsed;
+}

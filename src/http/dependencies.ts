@@ -1,0 +1,74 @@
+import type { MiddlewareHandler } from "hono";
+import type { Mailer } from "../adapters/mail/mailer";
+import { OutboxMailer } from "../adapters/mail/outbox-mailer";
+import { ResendMailer } from "../adapters/mail/resend";
+import { DevelopmentOutbox } from "../adapters/outbox";
+import { type Bindings, type Config, parseConfig } from "../config";
+import { createDatabase } from "../db/client";
+import { type Clock, systemClock } from "../lib/clock";
+import { createLogger, type LogSink } from "../lib/logger";
+import type { AppEnv, Dependencies } from "./context";
+
+/** Replacements for the real adapters, used by tests (captured mail, a frozen clock, a log sink). */
+export interface DependencyOverrides {
+  mailer?: Mailer;
+  clock?: Clock;
+  logSink?: LogSink;
+}
+
+// Parsing configuration imports signing keys, so it runs once per bindings object. Workers keep
+// one bindings object per isolate, so this caches no secret beyond what the isolate already holds.
+const configCache = new WeakMap<object, Promise<Config>>();
+
+export function loadConfig(bindings: Bindings): Promise<Config> {
+  let config = configCache.get(bindings);
+  if (config === undefined) {
+    config = parseConfig(bindings);
+    configCache.set(bindings, config);
+    // A failed parse is not cached, so fixing a secret takes effect without a redeploy.
+    config.catch(() => configCache.delete(bindings));
+  }
+  return config;
+}
+
+function createMailer(config: Config, bindings: Bindings, clock: Clock): Mailer {
+  if (config.mail.resendApiKey !== undefined && !config.isDevelopment) {
+    return new ResendMailer({ apiKey: config.mail.resendApiKey, from: config.mail.from, replyTo: config.mail.replyTo });
+  }
+  return new OutboxMailer(new DevelopmentOutbox(bindings.OTP_KV), clock);
+}
+
+/** Build the request's dependencies from its bindings, with any overrides a test supplies. */
+export function provideDependencies(overrides: DependencyOverrides = {}): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const config = await loadConfig(c.env);
+    const clock = overrides.clock ?? systemClock;
+    const executionContext = getExecutionContext(c);
+    const deps: Dependencies = {
+      config,
+      db: createDatabase(config.database),
+      mailer: overrides.mailer ?? createMailer(config, c.env, clock),
+      clock,
+      log: createLogger(c.get("requestId"), overrides.logSink),
+      kv: c.env.OTP_KV,
+      bucket: c.env.KYC_BUCKET,
+      waitUntil: (promise) => {
+        const logged = promise.catch((error: unknown) => {
+          deps.log.error("background_task_failed", { error_name: error instanceof Error ? error.name : "unknown" });
+        });
+        if (executionContext !== undefined) executionContext.waitUntil(logged);
+      },
+    };
+    c.set("deps", deps);
+    await next();
+  };
+}
+
+function getExecutionContext(c: Parameters<MiddlewareHandler<AppEnv>>[0]): ExecutionContext | undefined {
+  try {
+    return c.executionCtx as ExecutionContext;
+  } catch {
+    // Hono throws when the runtime passed no execution context, as in some unit tests.
+    return undefined;
+  }
+}

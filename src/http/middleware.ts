@@ -1,0 +1,131 @@
+import type { MiddlewareHandler } from "hono";
+import { cors } from "hono/cors";
+import type { AppEnv } from "./context";
+import { problemResponse } from "./problem";
+
+export const MAX_JSON_BODY_BYTES = 64 * 1024;
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{8,64}$/;
+
+/**
+ * Tag every request with an id, echoed as `X-Request-Id`. A caller's id is kept only when it is
+ * short and plain, so it can never inject text into a log line.
+ */
+export function requestId(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const incoming = c.req.header("x-request-id");
+    const id = incoming !== undefined && REQUEST_ID_PATTERN.test(incoming) ? incoming : crypto.randomUUID();
+    c.set("requestId", id);
+    await next();
+    c.res.headers.set("x-request-id", id);
+  };
+}
+
+const API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+const DOCS_CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** Security headers on every response, errors included. */
+export function securityHeaders(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await next();
+    const headers = c.res.headers;
+    headers.set("strict-transport-security", "max-age=63072000; includeSubDomains");
+    headers.set("x-content-type-options", "nosniff");
+    headers.set("x-frame-options", "DENY");
+    headers.set("referrer-policy", "no-referrer");
+    headers.set("cross-origin-opener-policy", "same-origin");
+    const isDocs = c.req.path === "/docs" || c.req.path.startsWith("/docs/");
+    headers.set("content-security-policy", isDocs ? DOCS_CONTENT_SECURITY_POLICY : API_CONTENT_SECURITY_POLICY);
+
+    const path = c.req.path;
+    if (path.startsWith("/v1/auth/") || path === "/v1/me" || path.startsWith("/v1/me/") || path.startsWith("/v1/admin/")) {
+      headers.set("cache-control", "no-store");
+    } else if (!headers.has("cache-control")) {
+      headers.set("cache-control", "no-store");
+    }
+  };
+}
+
+/** CORS for the configured origins only, compared exactly; `null` and unknown origins get no grant. */
+export function corsForConfiguredOrigins(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const allowed = c.get("deps").config.corsOrigins;
+    const handler = cors({
+      origin: (origin) => (allowed.includes(origin) ? origin : null),
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+      allowHeaders: ["authorization", "content-type", "x-request-id"],
+      exposeHeaders: ["x-request-id", "retry-after"],
+      maxAge: 600,
+    });
+    return handler(c, next);
+  };
+}
+
+const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+function hasBody(request: Request): boolean {
+  const length = request.headers.get("content-length");
+  if (length !== null) return length !== "0";
+  return request.headers.has("transfer-encoding") || request.body !== null;
+}
+
+/**
+ * Guard JSON endpoints: any body must be `application/json` (else 415), at most 64 KiB whether or
+ * not it is chunked (else 413), and parse as JSON (else 400 malformed_json).
+ */
+export function jsonBodyGuard(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (!METHODS_WITH_BODY.has(c.req.method) || !hasBody(c.req.raw)) return next();
+
+    const contentType = c.req.header("content-type") ?? "";
+    const mediaType = contentType.split(";")[0]?.trim().toLowerCase();
+    if (mediaType !== "application/json") {
+      return problemResponse(c, "unsupported_media_type", "Send the request body as application/json.");
+    }
+
+    const declaredLength = Number(c.req.header("content-length") ?? "0");
+    if (declaredLength > MAX_JSON_BODY_BYTES) return tooLarge(c);
+
+    const text = await readTextWithLimit(c.req.raw, MAX_JSON_BODY_BYTES);
+    if (text === null) return tooLarge(c);
+
+    try {
+      JSON.parse(text);
+    } catch {
+      return problemResponse(c, "malformed_json", "The request body is not valid JSON.");
+    }
+    // Hono's validator reads the body through this cache, because the stream can be read only once.
+    c.req.bodyCache.text = Promise.resolve(text) as unknown as string;
+    return next();
+  };
+}
+
+function tooLarge(c: Parameters<MiddlewareHandler<AppEnv>>[0]): Response {
+  return problemResponse(c, "payload_too_large", `JSON bodies are limited to ${MAX_JSON_BODY_BYTES} bytes.`);
+}
+
+/** Read a body as text, stopping at `limitBytes` so a huge chunked body never fills memory. */
+async function readTextWithLimit(request: Request, limitBytes: number): Promise<string | null> {
+  if (request.body === null) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limitBytes) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}

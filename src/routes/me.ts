@@ -1,0 +1,47 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { ApiError } from "../errors";
+import { requireAccessToken } from "../http/auth";
+import type { AppEnv } from "../http/context";
+import { readMe } from "../services/me";
+import { bearerSecurity, problemResponses, UserSchema, validationHook } from "./schemas";
+
+export const ProfileSchema = z
+  .object({
+    full_name: z.string(),
+    country_code: z.string().nullable(),
+    address: z.string().nullable(),
+    company_name: z.string().nullable(),
+    mobile_number: z.string().nullable(),
+    profile_img_url: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Profile");
+
+const MeSchema = z
+  .object({
+    user: UserSchema,
+    profile: ProfileSchema.nullable(),
+    kyc: z.object({ status: z.enum(["draft", "pending", "approved", "rejected"]) }).nullable(),
+    login_methods: z.object({ password: z.boolean(), oauth: z.array(z.string()) }),
+  })
+  .openapi("Me");
+
+const readMeRoute = createRoute({
+  method: "get",
+  path: "/v1/me",
+  tags: ["The signed-in user"],
+  summary: "Read the signed-in user",
+  security: bearerSecurity,
+  middleware: [requireAccessToken()] as const,
+  responses: {
+    200: { description: "The account, profile, KYC status and sign-in methods.", content: { "application/json": { schema: MeSchema } } },
+    ...problemResponses(401, 503),
+  },
+});
+
+export const meRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).openapi(readMeRoute, async (c) => {
+  const me = await readMe(c.get("deps"), c.get("caller"));
+  if (me === null) throw new ApiError("unauthorized", "The session has ended. Sign in again.");
+  return c.json(me as z.infer<typeof MeSchema>, 200);
+});

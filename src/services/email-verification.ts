@@ -1,0 +1,64 @@
+import { sql } from "drizzle-orm";
+import type { Dependencies } from "../http/context";
+import { CODE_MAX_ATTEMPTS, hashCode } from "./one-time-codes";
+import { buildTokenResponse, createRefreshToken, REFRESH_TOKEN_TTL_SECONDS, type TokenResponse } from "./tokens";
+import { toUserView, type UserRow } from "./user-view";
+
+export type VerifyEmailResult = { ok: true; tokens: TokenResponse } | { ok: false; reason: "invalid_code" };
+
+type ActivatedRow = UserRow & { session_id: string };
+
+/**
+ * Verify a sign-up code and, in the same statement, activate the account and open its first
+ * session. One round trip, and race-safe: the conditional update on the code row lets exactly one
+ * of several parallel verifications consume it. A wrong code counts an attempt; the fifth burns
+ * the code. A locked account cannot verify, because the lockout covers every credential check.
+ */
+export async function verifyEmailAndSignIn(
+  deps: Dependencies,
+  input: { email: string; code: string; userAgent: string | undefined },
+): Promise<VerifyEmailResult> {
+  const { config, db, clock } = deps;
+  const now = clock.now();
+  const nowText = now.toISOString();
+  const codeHash = await hashCode(config.codeHashKey, { purpose: "signup", channel: "email", destination: input.email }, input.code);
+  const { refreshToken, refreshTokenHash } = await createRefreshToken();
+  const expiresAt = new Date(now.getTime() + REFRESH_TOKEN_TTL_SECONDS * 1000);
+
+  const result = await db.execute<ActivatedRow>(sql`
+    WITH consumed AS (
+      UPDATE verifications AS v
+      SET attempts = v.attempts + 1,
+          consumed_at = CASE WHEN v.code_hash = ${codeHash} THEN ${nowText}::timestamptz END
+      WHERE v.purpose = 'signup' AND v.type = 'email' AND v.identifier = ${input.email}
+        AND v.consumed_at IS NULL AND v.expires_at > ${nowText}::timestamptz AND v.attempts < ${CODE_MAX_ATTEMPTS}
+        AND NOT EXISTS (
+          SELECT 1 FROM auth_credentials AS c WHERE c.user_id = v.user_id AND c.locked_until > ${nowText}::timestamptz)
+      RETURNING v.user_id, v.code_hash = ${codeHash} AS matched
+    ),
+    activated AS (
+      UPDATE users AS u
+      SET status = 'active', is_email_verified = true, last_login_at = ${nowText}::timestamptz, updated_at = ${nowText}::timestamptz
+      FROM consumed
+      WHERE u.id = consumed.user_id AND consumed.matched AND u.status = 'pending_verification' AND u.email = ${input.email}
+      RETURNING u.id, u.username, u.email, u.mobile_number, u.status, u.role, u.is_email_verified, u.is_mobile_verified,
+                u.profile_setup_at, u.last_login_at, u.created_at, u.updated_at
+    ),
+    opened AS (
+      INSERT INTO auth_sessions (user_id, refresh_token_hash, expires_at, last_used_at, created_at, user_agent)
+      SELECT id, ${refreshTokenHash}, ${expiresAt.toISOString()}::timestamptz, ${nowText}::timestamptz, ${nowText}::timestamptz, ${input.userAgent ?? null}
+      FROM activated
+      RETURNING id
+    )
+    SELECT activated.*, opened.id AS session_id FROM activated CROSS JOIN opened`);
+
+  const row = result.rows[0];
+  if (row === undefined) {
+    deps.log.info("email_verification_failed");
+    return { ok: false, reason: "invalid_code" };
+  }
+
+  deps.log.info("email_verified", { user_id: row.id, session_id: row.session_id });
+  const tokens = await buildTokenResponse(config, { id: row.session_id, refreshToken, expiresAt }, toUserView(row), now);
+  return { ok: true, tokens };
+}

@@ -1,0 +1,147 @@
+import { sql } from "drizzle-orm";
+import { accountExistsMail, verificationCodeMail } from "../adapters/mail/templates";
+import { hashPassword } from "../crypto/password-hash";
+import type { FieldError } from "../errors";
+import type { Dependencies } from "../http/context";
+import { maskEmail } from "../lib/mask";
+import { CODE_TTL_SECONDS, type CodeBinding, createCode, upsertCodeStatement } from "./one-time-codes";
+import { checkPasswordPolicy } from "./password-policy";
+
+export interface VerificationRequired {
+  status: "verification_required";
+  channel: "email";
+  destination: string;
+  expires_in: number;
+}
+
+export type SignUpResult =
+  | { ok: true; body: VerificationRequired }
+  | { ok: false; reason: "username_taken" }
+  | { ok: false; reason: "weak_password"; error: FieldError };
+
+type ExistingAccount = {
+  id: string;
+  email: string | null;
+  status: string;
+  owns_username: boolean;
+};
+
+function verificationRequired(email: string): VerificationRequired {
+  return { status: "verification_required", channel: "email", destination: maskEmail(email), expires_in: CODE_TTL_SECONDS };
+}
+
+function signUpBinding(email: string): CodeBinding {
+  return { purpose: "signup", channel: "email", destination: email };
+}
+
+/**
+ * Register an email and password, or reclaim a pending registration of the same email.
+ *
+ * The answer is the same whether or not the address already has an account, so sign-up cannot
+ * be used to find out who is registered. An existing active account gets a notice instead of a
+ * code, and its password is never touched. Two database round trips: one read, one batch.
+ */
+export async function signUp(
+  deps: Dependencies,
+  input: { email: string; password: string; username?: string | undefined },
+): Promise<SignUpResult> {
+  const { config, db, clock } = deps;
+  const policyError = checkPasswordPolicy(input.password, config.passwordMinLength, input);
+  if (policyError !== null) return { ok: false, reason: "weak_password", error: policyError };
+
+  // Hash before looking anything up, so every path spends the same time on it.
+  const password = await hashPassword(input.password, config.passwordPepper);
+  const username = input.username ?? null;
+
+  const found = await db.execute<ExistingAccount>(sql`
+    SELECT id, email, status, coalesce(lower(username) = lower(${username}), false) AS owns_username
+    FROM users
+    WHERE email = ${input.email} OR (${username}::text IS NOT NULL AND lower(username) = lower(${username}))`);
+  const emailOwner = found.rows.find((row) => row.email === input.email);
+  const usernameOwner = found.rows.find((row) => row.owns_username);
+
+  // Usernames are public handles, so a taken one is reported. Only a pending account may keep
+  // its own username when its owner signs up again.
+  const reclaimingOwnUsername = usernameOwner !== undefined && usernameOwner.id === emailOwner?.id && emailOwner.status === "pending_verification";
+  if (usernameOwner !== undefined && !reclaimingOwnUsername) return { ok: false, reason: "username_taken" };
+
+  if (emailOwner !== undefined && emailOwner.status !== "pending_verification") {
+    await notifyExistingAccount(deps, input.email);
+    return { ok: true, body: verificationRequired(input.email) };
+  }
+
+  const now = clock.now();
+  const { code, codeHash } = await createCode(config.codeHashKey, signUpBinding(input.email));
+  const pendingAccount = sql`SELECT id FROM users WHERE email = ${input.email} AND status = 'pending_verification'`;
+  let created: { rows: { id: string }[] };
+  try {
+    [created] = await db.batch([
+      db.execute<{ id: string }>(sql`
+        INSERT INTO users (email, username, status, created_at, updated_at)
+        VALUES (${input.email}, ${username}, 'pending_verification', ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz)
+        ON CONFLICT (email) DO UPDATE SET username = EXCLUDED.username, updated_at = EXCLUDED.updated_at
+          WHERE users.status = 'pending_verification'
+        RETURNING id`),
+      // Reclaiming a pending account replaces its password: whoever proves the address next wins.
+      db.execute(sql`
+        INSERT INTO auth_credentials (user_id, password_hash, password_algo, password_set_at, created_at, updated_at)
+        SELECT id, ${password.hash}, ${password.algo}, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
+        FROM (${pendingAccount}) AS pending
+        ON CONFLICT (user_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, password_algo = EXCLUDED.password_algo,
+          password_set_at = EXCLUDED.password_set_at, updated_at = EXCLUDED.updated_at`),
+      db.execute(upsertCodeStatement(signUpBinding(input.email), codeHash, now, pendingAccount)),
+    ]);
+  } catch (error) {
+    if (isUniqueViolation(error, "users_username_lower_key")) return { ok: false, reason: "username_taken" };
+    throw error;
+  }
+
+  if (created.rows.length === 0) {
+    // The address was verified by another request between the read and the batch.
+    await notifyExistingAccount(deps, input.email);
+    return { ok: true, body: verificationRequired(input.email) };
+  }
+
+  await deps.mailer.send({ to: input.email, ...verificationCodeMail(code, CODE_TTL_SECONDS / 60) });
+  deps.log.info("signup_code_sent", { user_id: created.rows[0]?.id });
+  return { ok: true, body: verificationRequired(input.email) };
+}
+
+/**
+ * Send a fresh sign-up code to a pending account, or a notice to an active one, and nothing to an
+ * unknown address. The mail goes out after the response, so timing does not reveal which case ran.
+ */
+export async function resendSignUpCode(deps: Dependencies, email: string): Promise<VerificationRequired> {
+  const { config, db, clock } = deps;
+  const now = clock.now();
+  const { code, codeHash } = await createCode(config.codeHashKey, signUpBinding(email));
+  const pendingAccount = sql`SELECT id FROM users WHERE email = ${email} AND status = 'pending_verification'`;
+
+  const result = await db.execute<{ status: string }>(sql`
+    WITH stored AS (${upsertCodeStatement(signUpBinding(email), codeHash, now, pendingAccount)} RETURNING id)
+    SELECT status FROM users WHERE email = ${email}`);
+  const status = result.rows[0]?.status;
+
+  if (status === "pending_verification") {
+    deps.waitUntil(deps.mailer.send({ to: email, ...verificationCodeMail(code, CODE_TTL_SECONDS / 60) }));
+  } else if (status === "active" || status === "suspended") {
+    deps.waitUntil(deps.mailer.send({ to: email, ...accountExistsMail(config.appUrl) }));
+  }
+  return verificationRequired(email);
+}
+
+async function notifyExistingAccount(deps: Dependencies, email: string): Promise<void> {
+  await deps.mailer.send({ to: email, ...accountExistsMail(deps.config.appUrl) });
+  deps.log.info("signup_existing_account_notified");
+}
+
+/** Whether an error (or its cause) is a Postgres unique violation on the named constraint. */
+export function isUniqueViolation(error: unknown, constraint: string): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const fields = current as { code?: unknown; constraint?: unknown };
+    if (fields.code === "23505" && fields.constraint === constraint) return true;
+    current = current.cause;
+  }
+  return false;
+}

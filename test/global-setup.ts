@@ -1,0 +1,41 @@
+// Starts the local Neon endpoint once for the whole worker test run and migrates a template
+// database; every test file then clones the template, so each file starts from a clean schema.
+import type { TestProject } from "vitest/node";
+import { generateSigningKeyJwk } from "../src/crypto/jwt";
+import { migrateDatabase } from "../scripts/migrate";
+import { startNeonLocal } from "../scripts/neon-local/server";
+
+export const TEMPLATE_DATABASE = "identity_test_template";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    neonEndpoint: string;
+    neonAdminOrigin: string;
+    templateDatabase: string;
+    databaseBackend: string;
+    jwtSigningKeys: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const postgresUrl = process.env.TEST_DATABASE_URL;
+  const server = await startNeonLocal({
+    backend: postgresUrl ? { kind: "postgres", url: postgresUrl } : { kind: "pglite" },
+  });
+
+  await server.dropDatabase(TEMPLATE_DATABASE);
+  await server.createDatabase(TEMPLATE_DATABASE);
+  await migrateDatabase({ connectionString: `postgres://test@db.localtest.me/${TEMPLATE_DATABASE}`, fetchEndpoint: server.url }, () => {});
+
+  const current = await generateSigningKeyJwk("test-current");
+  const previous = await generateSigningKeyJwk("test-previous");
+  project.provide("neonEndpoint", server.url);
+  project.provide("neonAdminOrigin", new URL(server.url).origin);
+  project.provide("templateDatabase", TEMPLATE_DATABASE);
+  project.provide("databaseBackend", postgresUrl ? "postgres" : "pglite");
+  project.provide("jwtSigningKeys", JSON.stringify({ keys: [current, previous] }));
+
+  return async () => {
+    await server.close();
+  };
+}

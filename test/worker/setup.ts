@@ -1,0 +1,14 @@
+// Runs before every worker test file: outbound requests fail the test unless they go to the local
+// Neon endpoint or to a host a test has faked with `fakeHost`.
+import { env } from "cloudflare:test";
+import { afterEach } from "vitest";
+import { installFetchGuard, takeUnexpectedRequests } from "./helpers/network";
+
+installFetchGuard([new URL(env.NEON_FETCH_ENDPOINT).origin]);
+
+afterEach(() => {
+  const unexpected = takeUnexpectedRequests();
+  if (unexpected.length > 0) {
+    throw new Error(`The test made outbound requests nobody expected: ${unexpected.join(", ")}`);
+  }
+});

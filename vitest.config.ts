@@ -1,0 +1,53 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Two projects: `node` tests development tooling (the local Neon endpoint) in Node, and `worker`
+// runs the service's tests inside workerd with real KV and R2 from Miniflare.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "node",
+          include: ["test/node/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ENVIRONMENT: "test",
+                APP_URL: "https://app.test",
+                MAIL_FROM: "Trade Identity <no-reply@app.test>",
+                CORS_ORIGINS: "https://client.test",
+                ALLOWED_REDIRECT_ORIGINS: "https://client.test",
+                NEON_FETCH_ENDPOINT: inject("neonEndpoint"),
+                NEON_ADMIN_ORIGIN: inject("neonAdminOrigin"),
+                TEMPLATE_DATABASE: inject("templateDatabase"),
+                DATABASE_BACKEND: inject("databaseBackend"),
+                DATABASE_URL: `postgres://test@db.localtest.me/${inject("templateDatabase")}`,
+                JWT_SIGNING_KEYS: inject("jwtSigningKeys"),
+                PASSWORD_PEPPER: "test-pepper-0123456789abcdef0123456789abcdef",
+                CODE_HASH_KEY: "test-code-hash-key-0123456789abcdef0123456789",
+                REFRESH_TOKEN_KEY: "test-refresh-key-0123456789abcdef0123456789ab",
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "worker",
+          include: ["test/worker/**/*.test.ts"],
+          globalSetup: ["test/global-setup.ts"],
+          setupFiles: ["test/worker/setup.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});

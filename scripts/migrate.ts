@@ -22,7 +22,10 @@ export interface MigrateTarget {
  * drizzle-kit sees the same history. Note: two runs at the same moment may both apply a migration;
  * deploys run migrations from one job at a time.
  */
-export async function migrateDatabase(target: MigrateTarget, log: (line: string) => void = console.log): Promise<number> {
+export async function migrateDatabase(
+  target: MigrateTarget,
+  log: (line: string) => void = console.log,
+): Promise<number> {
   if (target.fetchEndpoint !== undefined) neonConfig.fetchEndpoint = target.fetchEndpoint;
   const sql = neon(target.connectionString);
 
@@ -37,7 +40,10 @@ export async function migrateDatabase(target: MigrateTarget, log: (line: string)
     const statements = migration.sql.map((statement) => statement.trim()).filter((statement) => statement !== "");
     await sql.transaction([
       ...statements.map((statement) => sql.query(statement)),
-      sql.query("INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ($1, $2)", [migration.hash, migration.folderMillis]),
+      sql.query("INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ($1, $2)", [
+        migration.hash,
+        migration.folderMillis,
+      ]),
     ]);
     count++;
     log(`Applied migration ${migration.folderMillis} (${statements.length} statements)`);
@@ -50,12 +56,16 @@ async function main(): Promise<void> {
   const postgresIndex = args.indexOf("--postgres");
   if (postgresIndex !== -1) {
     const postgresUrl = args[postgresIndex + 1];
-    if (postgresUrl === undefined) throw new Error("--postgres needs a connection string, e.g. postgres://postgres@127.0.0.1:5432/app");
+    if (postgresUrl === undefined)
+      throw new Error("--postgres needs a connection string, e.g. postgres://postgres@127.0.0.1:5432/app");
     const { startNeonLocal } = await import("./neon-local/server");
     const database = new URL(postgresUrl).pathname.slice(1) || "postgres";
     const server = await startNeonLocal({ backend: { kind: "postgres", url: postgresUrl } });
     try {
-      await migrateDatabase({ connectionString: `postgres://migrate@db.localtest.me/${database}`, fetchEndpoint: server.url });
+      await migrateDatabase({
+        connectionString: `postgres://migrate@db.localtest.me/${database}`,
+        fetchEndpoint: server.url,
+      });
     } finally {
       await server.close();
     }
@@ -66,7 +76,10 @@ async function main(): Promise<void> {
   if (connectionString === undefined || connectionString === "") {
     throw new Error("DATABASE_URL is not set. Set it to the Neon connection string, or pass --postgres URL.");
   }
-  const applied = await migrateDatabase({ connectionString, fetchEndpoint: process.env.NEON_FETCH_ENDPOINT || undefined });
+  const applied = await migrateDatabase({
+    connectionString,
+    fetchEndpoint: process.env.NEON_FETCH_ENDPOINT || undefined,
+  });
   console.log(applied === 0 ? "The database is up to date." : `Applied ${applied} migration(s).`);
 }
 

@@ -113,7 +113,14 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     isLocal,
     problems,
   );
-  const passwordMinLength = parseIntegerSetting("PASSWORD_MIN_LENGTH", bindings.PASSWORD_MIN_LENGTH, 12, COMMON_PASSWORDS_MIN_LENGTH, 64, problems);
+  const passwordMinLength = parseIntegerSetting(
+    "PASSWORD_MIN_LENGTH",
+    bindings.PASSWORD_MIN_LENGTH,
+    12,
+    COMMON_PASSWORDS_MIN_LENGTH,
+    64,
+    problems,
+  );
   const defaultPhoneRegion = (bindings.DEFAULT_PHONE_REGION?.trim() || "IN").toUpperCase();
   if (!/^[A-Z]{2}$/.test(defaultPhoneRegion)) {
     problems.push(`DEFAULT_PHONE_REGION must be an ISO 3166-1 alpha-2 code such as IN, got "${defaultPhoneRegion}"`);

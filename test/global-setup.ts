@@ -25,7 +25,10 @@ export default async function setup(project: TestProject) {
 
   await server.dropDatabase(TEMPLATE_DATABASE);
   await server.createDatabase(TEMPLATE_DATABASE);
-  await migrateDatabase({ connectionString: `postgres://test@db.localtest.me/${TEMPLATE_DATABASE}`, fetchEndpoint: server.url }, () => {});
+  await migrateDatabase(
+    { connectionString: `postgres://test@db.localtest.me/${TEMPLATE_DATABASE}`, fetchEndpoint: server.url },
+    () => {},
+  );
 
   const current = await generateSigningKeyJwk("test-current");
   const previous = await generateSigningKeyJwk("test-previous");

@@ -1,4 +1,9 @@
-import { decodeBase64IgnorePadding, decodeBase64urlIgnorePadding, encodeBase64, encodeBase64urlNoPadding } from "@oslojs/encoding";
+import {
+  decodeBase64IgnorePadding,
+  decodeBase64urlIgnorePadding,
+  encodeBase64,
+  encodeBase64urlNoPadding,
+} from "@oslojs/encoding";
 
 /**
  * AES-256-GCM encryption for secrets stored in the database, such as provider tokens and
@@ -21,9 +26,7 @@ export interface EncryptionKeyring {
   keys: ReadonlyMap<string, Uint8Array>;
 }
 
-export type EncryptionKeyringParseResult =
-  | { ok: true; keyring: EncryptionKeyring }
-  | { ok: false; message: string };
+export type EncryptionKeyringParseResult = { ok: true; keyring: EncryptionKeyring } | { ok: false; message: string };
 
 export type DecryptFailureReason = "malformed" | "unsupported_version" | "unknown_key_id" | "decryption_failed";
 
@@ -98,11 +101,7 @@ export async function encryptSecret(
 
   const key = await importAesKey(keyBytes, "encrypt");
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const ciphertext = await crypto.subtle.encrypt(
-    aesGcmParameters(iv, associatedData),
-    key,
-    utf8.encode(plaintext),
-  );
+  const ciphertext = await crypto.subtle.encrypt(aesGcmParameters(iv, associatedData), key, utf8.encode(plaintext));
 
   return [
     FORMAT_VERSION,

@@ -17,9 +17,7 @@ export async function hmacSha256(key: Uint8Array | string, message: Uint8Array |
   const keyBytes = typeof key === "string" ? utf8.encode(key) : key;
   const messageBytes = typeof message === "string" ? utf8.encode(message) : message;
 
-  const cryptoKey = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
+  const cryptoKey = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const signature = await crypto.subtle.sign("HMAC", cryptoKey, messageBytes);
   return new Uint8Array(signature);
 }

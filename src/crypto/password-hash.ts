@@ -60,7 +60,10 @@ export async function hashPassword(password: string, pepper: string): Promise<Pa
   const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
   const hash = await derivePasswordHash(password, pepper, salt, PASSWORD_HASH_ITERATIONS, HASH_BYTES);
 
-  return { hash: formatStoredHash({ iterations: PASSWORD_HASH_ITERATIONS, salt, hash }), algo: PASSWORD_HASH_ALGORITHM };
+  return {
+    hash: formatStoredHash({ iterations: PASSWORD_HASH_ITERATIONS, salt, hash }),
+    algo: PASSWORD_HASH_ALGORITHM,
+  };
 }
 
 /**

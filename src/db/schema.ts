@@ -135,10 +135,7 @@ export const authSessions = pgTable(
     previousRefreshTokenHash: text("previous_refresh_token_hash").unique(),
     rotatedAt: timestamptz("rotated_at"),
     // Older retired tokens, newest first and capped, so replaying any of them revokes the session.
-    retiredRefreshTokenHashes: text("retired_refresh_token_hashes")
-      .array()
-      .notNull()
-      .default(sql`'{}'::text[]`),
+    retiredRefreshTokenHashes: text("retired_refresh_token_hashes").array().notNull().default(sql`'{}'::text[]`),
     createdAt: createdAt(),
     expiresAt: timestamptz("expires_at").notNull(),
     lastUsedAt: timestamptz("last_used_at").notNull().defaultNow(),
@@ -172,10 +169,7 @@ export const userProfile = pgTable(
   },
   (table) => [
     index("user_profile_country_code_idx").on(table.countryCode),
-    check(
-      "user_profile_mobile_number_e164_check",
-      sql`${table.mobileNumber} ~ '^\\+[1-9][0-9]{6,14}$'`,
-    ),
+    check("user_profile_mobile_number_e164_check", sql`${table.mobileNumber} ~ '^\\+[1-9][0-9]{6,14}$'`),
     check("user_profile_profile_img_url_https_check", sql`${table.profileImgUrl} LIKE 'https://%'`),
   ],
 );

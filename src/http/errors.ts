@@ -41,9 +41,14 @@ export const handleError: ErrorHandler<AppEnv> = (error, c) => {
   }
   if (isUnavailableError(error)) {
     log.error("dependency_unavailable", { route: c.req.routePath, ...describeError(error) });
-    return problemResponse(c, "service_unavailable", "A service this request depends on is unavailable. Try again shortly.", {
-      headers: { "retry-after": "5" },
-    });
+    return problemResponse(
+      c,
+      "service_unavailable",
+      "A service this request depends on is unavailable. Try again shortly.",
+      {
+        headers: { "retry-after": "5" },
+      },
+    );
   }
 
   log.error("unhandled_error", { route: c.req.routePath, ...describeError(error) });

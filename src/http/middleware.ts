@@ -39,7 +39,12 @@ export function securityHeaders(): MiddlewareHandler<AppEnv> {
     headers.set("content-security-policy", isDocs ? DOCS_CONTENT_SECURITY_POLICY : API_CONTENT_SECURITY_POLICY);
 
     const path = c.req.path;
-    if (path.startsWith("/v1/auth/") || path === "/v1/me" || path.startsWith("/v1/me/") || path.startsWith("/v1/admin/")) {
+    if (
+      path.startsWith("/v1/auth/") ||
+      path === "/v1/me" ||
+      path.startsWith("/v1/me/") ||
+      path.startsWith("/v1/admin/")
+    ) {
       headers.set("cache-control", "no-store");
     } else if (!headers.has("cache-control")) {
       headers.set("cache-control", "no-store");

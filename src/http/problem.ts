@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { ApiError, buildProblem, type ErrorCode, type FieldError } from "../errors";
+import { type ApiError, buildProblem, type ErrorCode, type FieldError } from "../errors";
 
 /** Answer with an RFC 9457 problem document for a registered error code. */
 export function problemResponse(

@@ -36,7 +36,10 @@ const signUpRoute = createRoute({
     },
   },
   responses: {
-    202: { description: "A code was sent, or a notice if the address already has an account.", content: { "application/json": { schema: VerificationRequiredSchema } } },
+    202: {
+      description: "A code was sent, or a notice if the address already has an account.",
+      content: { "application/json": { schema: VerificationRequiredSchema } },
+    },
     ...problemResponses(400, 409, 413, 415, 429, 503),
   },
 });

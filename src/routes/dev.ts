@@ -21,7 +21,10 @@ const listOutboxRoute = createRoute({
   summary: "List the messages the service would have sent (development mode only)",
   request: { query: z.object({ to: z.string().max(254).optional() }) },
   responses: {
-    200: { description: "Newest first.", content: { "application/json": { schema: z.object({ messages: z.array(OutboxMessageSchema) }) } } },
+    200: {
+      description: "Newest first.",
+      content: { "application/json": { schema: z.object({ messages: z.array(OutboxMessageSchema) }) } },
+    },
     404: { description: "Not in development mode." },
   },
 });
@@ -38,7 +41,8 @@ export const devRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }
 
 // Outside development these paths do not exist, whatever the request.
 devRoutes.use("/dev/*", async (c, next) => {
-  if (!c.get("deps").config.isDevelopment) return problemResponse(c, "not_found", `No route matches ${c.req.method} ${c.req.path}.`);
+  if (!c.get("deps").config.isDevelopment)
+    return problemResponse(c, "not_found", `No route matches ${c.req.method} ${c.req.path}.`);
   await next();
 });
 

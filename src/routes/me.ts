@@ -35,7 +35,10 @@ const readMeRoute = createRoute({
   security: bearerSecurity,
   middleware: [requireAccessToken()] as const,
   responses: {
-    200: { description: "The account, profile, KYC status and sign-in methods.", content: { "application/json": { schema: MeSchema } } },
+    200: {
+      description: "The account, profile, KYC status and sign-in methods.",
+      content: { "application/json": { schema: MeSchema } },
+    },
     ...problemResponses(401, 503),
   },
 });

@@ -11,7 +11,9 @@ const healthRoute = createRoute({
   path: "/health",
   tags: ["Operations"],
   summary: "Liveness, without touching the database",
-  responses: { 200: { description: "Alive.", content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } } } },
+  responses: {
+    200: { description: "Alive.", content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } } },
+  },
 });
 
 const ReadinessSchema = z.object({ status: z.enum(["ok", "unavailable"]), database: z.enum(["ok", "unavailable"]) });
@@ -27,14 +29,27 @@ const readinessRoute = createRoute({
   },
 });
 
-const JwkSchema = z.object({ kty: z.string(), crv: z.string(), x: z.string(), y: z.string(), kid: z.string(), alg: z.string(), use: z.string() });
+const JwkSchema = z.object({
+  kty: z.string(),
+  crv: z.string(),
+  x: z.string(),
+  y: z.string(),
+  kid: z.string(),
+  alg: z.string(),
+  use: z.string(),
+});
 
 const jwksRoute = createRoute({
   method: "get",
   path: "/.well-known/jwks.json",
   tags: ["Operations"],
   summary: "Public keys that verify access tokens (current and previous)",
-  responses: { 200: { description: "A JWK set.", content: { "application/json": { schema: z.object({ keys: z.array(JwkSchema) }) } } } },
+  responses: {
+    200: {
+      description: "A JWK set.",
+      content: { "application/json": { schema: z.object({ keys: z.array(JwkSchema) }) } },
+    },
+  },
 });
 
 const CountrySchema = z
@@ -52,7 +67,10 @@ const countriesRoute = createRoute({
   tags: ["Operations"],
   summary: "Every ISO 3166-1 country, cacheable for a day",
   responses: {
-    200: { description: "Sorted by name.", content: { "application/json": { schema: z.object({ countries: z.array(CountrySchema) }) } } },
+    200: {
+      description: "Sorted by name.",
+      content: { "application/json": { schema: z.object({ countries: z.array(CountrySchema) }) } },
+    },
     503: { description: "The database is unreachable." },
   },
 });
@@ -75,9 +93,9 @@ export const opsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }
     return c.json(publicJwks(c.get("deps").config.jwt.keys), 200);
   })
   .openapi(countriesRoute, async (c) => {
-    const result = await c.get("deps").db.execute<z.infer<typeof CountrySchema>>(
-      sql`SELECT code, alpha2, name, dial_code FROM country ORDER BY name`,
-    );
+    const result = await c
+      .get("deps")
+      .db.execute<z.infer<typeof CountrySchema>>(sql`SELECT code, alpha2, name, dial_code FROM country ORDER BY name`);
     c.header("cache-control", "public, max-age=86400");
     return c.json({ countries: result.rows }, 200);
   });
@@ -100,6 +118,9 @@ export const docsRoutes = new OpenAPIHono<AppEnv>();
 docsRoutes.get("/docs", (c) => c.html(DOCS_HTML));
 docsRoutes.get("/docs/scalar.js", async (c) => {
   const asset = await c.env.ASSETS.fetch(new Request(new URL("/docs/scalar.js", c.req.url)));
-  if (!asset.ok) return problemResponse(c, "not_found", "The API reference script is missing; run `npm run build:assets`.");
-  return new Response(asset.body, { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=3600" } });
+  if (!asset.ok)
+    return problemResponse(c, "not_found", "The API reference script is missing; run `npm run build:assets`.");
+  return new Response(asset.body, {
+    headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=3600" },
+  });
 });

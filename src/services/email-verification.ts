@@ -21,7 +21,11 @@ export async function verifyEmailAndSignIn(
   const { config, db, clock } = deps;
   const now = clock.now();
   const nowText = now.toISOString();
-  const codeHash = await hashCode(config.codeHashKey, { purpose: "signup", channel: "email", destination: input.email }, input.code);
+  const codeHash = await hashCode(
+    config.codeHashKey,
+    { purpose: "signup", channel: "email", destination: input.email },
+    input.code,
+  );
   const { refreshToken, refreshTokenHash } = await createRefreshToken();
   const expiresAt = new Date(now.getTime() + REFRESH_TOKEN_TTL_SECONDS * 1000);
 
@@ -59,6 +63,11 @@ export async function verifyEmailAndSignIn(
   }
 
   deps.log.info("email_verified", { user_id: row.id, session_id: row.session_id });
-  const tokens = await buildTokenResponse(config, { id: row.session_id, refreshToken, expiresAt }, toUserView(row), now);
+  const tokens = await buildTokenResponse(
+    config,
+    { id: row.session_id, refreshToken, expiresAt },
+    toUserView(row),
+    now,
+  );
   return { ok: true, tokens };
 }

@@ -56,7 +56,11 @@ export async function readMe(deps: Dependencies, caller: Caller): Promise<MeView
     profile:
       row.profile === null
         ? null
-        : { ...row.profile, created_at: toIsoString(row.profile.created_at) ?? "", updated_at: toIsoString(row.profile.updated_at) ?? "" },
+        : {
+            ...row.profile,
+            created_at: toIsoString(row.profile.created_at) ?? "",
+            updated_at: toIsoString(row.profile.updated_at) ?? "",
+          },
     kyc: row.kyc_status === null ? null : { status: row.kyc_status },
     login_methods: { password: row.has_password, oauth: row.oauth_providers },
   };

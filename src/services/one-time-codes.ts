@@ -25,7 +25,10 @@ export function hashCode(codeHashKey: string, binding: CodeBinding, code: string
   return hmacSha256Hex(new TextEncoder().encode(codeHashKey), message);
 }
 
-export async function createCode(codeHashKey: string, binding: CodeBinding): Promise<{ code: string; codeHash: string }> {
+export async function createCode(
+  codeHashKey: string,
+  binding: CodeBinding,
+): Promise<{ code: string; codeHash: string }> {
   const code = generateNumericCode(6);
   return { code, codeHash: await hashCode(codeHashKey, binding, code) };
 }

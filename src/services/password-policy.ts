@@ -22,7 +22,8 @@ export function checkPasswordPolicy(
   const normalized = password.normalize("NFKC");
   const length = [...normalized].length;
   if (length < minLength) return { path, message: `Passwords are at least ${minLength} characters.` };
-  if (length > PASSWORD_MAX_LENGTH) return { path, message: `Passwords are at most ${PASSWORD_MAX_LENGTH} characters.` };
+  if (length > PASSWORD_MAX_LENGTH)
+    return { path, message: `Passwords are at most ${PASSWORD_MAX_LENGTH} characters.` };
 
   const lowered = normalized.toLowerCase();
   if (COMMON_PASSWORDS.has(lowered)) {

@@ -27,7 +27,12 @@ type ExistingAccount = {
 };
 
 function verificationRequired(email: string): VerificationRequired {
-  return { status: "verification_required", channel: "email", destination: maskEmail(email), expires_in: CODE_TTL_SECONDS };
+  return {
+    status: "verification_required",
+    channel: "email",
+    destination: maskEmail(email),
+    expires_in: CODE_TTL_SECONDS,
+  };
 }
 
 function signUpBinding(email: string): CodeBinding {
@@ -62,7 +67,8 @@ export async function signUp(
 
   // Usernames are public handles, so a taken one is reported. Only a pending account may keep
   // its own username when its owner signs up again.
-  const reclaimingOwnUsername = usernameOwner !== undefined && usernameOwner.id === emailOwner?.id && emailOwner.status === "pending_verification";
+  const reclaimingOwnUsername =
+    usernameOwner !== undefined && usernameOwner.id === emailOwner?.id && emailOwner.status === "pending_verification";
   if (usernameOwner !== undefined && !reclaimingOwnUsername) return { ok: false, reason: "username_taken" };
 
   if (emailOwner !== undefined && emailOwner.status !== "pending_verification") {

@@ -1,7 +1,8 @@
 // Runs before every worker test file: outbound requests fail the test unless they go to the local
 // Neon endpoint or to a host a test has faked with `fakeHost`.
 import { env } from "cloudflare:test";
-import { afterEach } from "vitest";
+import { afterAll, afterEach } from "vitest";
+import { dropTestDatabases } from "./helpers/app";
 import { installFetchGuard, takeUnexpectedRequests } from "./helpers/network";
 
 installFetchGuard([new URL(env.NEON_FETCH_ENDPOINT).origin]);
@@ -11,4 +12,8 @@ afterEach(() => {
   if (unexpected.length > 0) {
     throw new Error(`The test made outbound requests nobody expected: ${unexpected.join(", ")}`);
   }
+});
+
+afterAll(async () => {
+  await dropTestDatabases();
 });

@@ -10,9 +10,16 @@ describe("sign-up and email verification", () => {
   });
 
   it("signs up, verifies and reads the account", async () => {
-    const signUp = await t.request("POST", "/v1/auth/signup", { body: { email: "Asha@Example.com", password: PASSWORD, username: "asha" } });
+    const signUp = await t.request("POST", "/v1/auth/signup", {
+      body: { email: "Asha@Example.com", password: PASSWORD, username: "asha" },
+    });
     expect(signUp.status).toBe(202);
-    expect(signUp.body).toEqual({ status: "verification_required", channel: "email", destination: "a***@example.com", expires_in: 600 });
+    expect(signUp.body).toEqual({
+      status: "verification_required",
+      channel: "email",
+      destination: "a***@example.com",
+      expires_in: 600,
+    });
 
     const code = latestCode(t.mailer, "asha@example.com");
     const verified = await t.request("POST", "/v1/auth/email/verify", { body: { email: "asha@example.com", code } });

@@ -10,6 +10,9 @@ export class OutboxMailer implements Mailer {
   ) {}
 
   async send(message: MailMessage): Promise<void> {
-    await this.outbox.add({ channel: "email", to: message.to, subject: message.subject, text: message.text }, this.clock.now());
+    await this.outbox.add(
+      { channel: "email", to: message.to, subject: message.subject, text: message.text },
+      this.clock.now(),
+    );
   }
 }

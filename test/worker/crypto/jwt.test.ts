@@ -13,7 +13,11 @@ const ISSUER = "https://id.example.test";
 const AUDIENCE = "https://api.example.test";
 const NOW = new Date("2026-03-01T12:00:00.000Z");
 const NOW_SECONDS = NOW.getTime() / 1000;
-const SUBJECT = { sub: "0b9c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3", sid: "7f6e5d4c-3b2a-4190-8f7e-6d5c4b3a2918", role: "user" };
+const SUBJECT = {
+  sub: "0b9c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3",
+  sid: "7f6e5d4c-3b2a-4190-8f7e-6d5c4b3a2918",
+  role: "user",
+};
 const SIGN_OPTIONS = { issuer: ISSUER, audience: AUDIENCE, now: NOW };
 const VERIFY_OPTIONS = { issuer: ISSUER, audience: AUDIENCE, now: NOW };
 const P256 = { name: "ECDSA", namedCurve: "P-256" };
@@ -21,7 +25,10 @@ const ES256 = { name: "ECDSA", hash: "SHA-256" };
 const utf8 = new TextEncoder();
 
 function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
 }
 
 function encodeJson(value: unknown): string {
@@ -146,7 +153,13 @@ describe("verifyAccessToken", () => {
 
     expect(result).toEqual({
       ok: true,
-      claims: expect.objectContaining({ ...SUBJECT, iss: ISSUER, aud: AUDIENCE, iat: NOW_SECONDS, exp: NOW_SECONDS + 900 }),
+      claims: expect.objectContaining({
+        ...SUBJECT,
+        iss: ISSUER,
+        aud: AUDIENCE,
+        iat: NOW_SECONDS,
+        exp: NOW_SECONDS + 900,
+      }),
     });
   });
 
@@ -204,7 +217,10 @@ describe("verifyAccessToken", () => {
       ok: false,
       reason: "invalid_signature",
     });
-    expect(await verifyAccessToken(keys, withAttackerKid, VERIFY_OPTIONS)).toEqual({ ok: false, reason: "unknown_key" });
+    expect(await verifyAccessToken(keys, withAttackerKid, VERIFY_OPTIONS)).toEqual({
+      ok: false,
+      reason: "unknown_key",
+    });
     expect(await verifyAccessToken(keys, withoutKid, VERIFY_OPTIONS)).toEqual({ ok: false, reason: "unknown_key" });
   });
 
@@ -262,19 +278,21 @@ describe("verifyAccessToken", () => {
     const lastValidSecond = secondsAfter(NOW, 899);
 
     expect((await verifyAccessToken(keys, token, { ...VERIFY_OPTIONS, now: lastValidSecond })).ok).toBe(true);
-    expect((await verifyAccessToken(keys, token, { ...VERIFY_OPTIONS, now: secondsAfter(lastValidSecond, 30) })).ok).toBe(
-      true,
-    );
+    expect(
+      (await verifyAccessToken(keys, token, { ...VERIFY_OPTIONS, now: secondsAfter(lastValidSecond, 30) })).ok,
+    ).toBe(true);
   });
 
   it("rejects 31 s clock skew", async () => {
     const token = await signAccessToken(keys, SUBJECT, SIGN_OPTIONS);
     const lastValidSecond = secondsAfter(NOW, 899);
 
-    expect(await verifyAccessToken(keys, token, { ...VERIFY_OPTIONS, now: secondsAfter(lastValidSecond, 31) })).toEqual({
-      ok: false,
-      reason: "expired",
-    });
+    expect(await verifyAccessToken(keys, token, { ...VERIFY_OPTIONS, now: secondsAfter(lastValidSecond, 31) })).toEqual(
+      {
+        ok: false,
+        reason: "expired",
+      },
+    );
   });
 
   it("rejects a wrong issuer", async () => {
@@ -298,7 +316,10 @@ describe("verifyAccessToken", () => {
       const { [claim]: _omitted, ...claims } = validClaims();
       const token = await signCompactEs256(header, claims, signingKey);
 
-      expect(await verifyAccessToken(keys, token, VERIFY_OPTIONS), claim).toEqual({ ok: false, reason: "missing_claim" });
+      expect(await verifyAccessToken(keys, token, VERIFY_OPTIONS), claim).toEqual({
+        ok: false,
+        reason: "missing_claim",
+      });
     }
   });
 
@@ -426,7 +447,9 @@ describe("publicJwks", () => {
       (c) => c.charCodeAt(0),
     );
 
-    expect(await crypto.subtle.verify(ES256, publicKey, signatureBytes, utf8.encode(`${header}.${payload}`))).toBe(true);
+    expect(await crypto.subtle.verify(ES256, publicKey, signatureBytes, utf8.encode(`${header}.${payload}`))).toBe(
+      true,
+    );
   });
 });
 

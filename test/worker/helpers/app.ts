@@ -22,6 +22,16 @@ export interface TestResponse<T = any> {
  * Build the service for one test file: a fresh database cloned from the migrated template,
  * captured mail, a frozen clock and captured log lines, all against real workerd, KV and R2.
  */
+const createdDatabases: string[] = [];
+
+/** Drop the databases this test file created; an embedded PGlite database holds about 250 MiB. */
+export async function dropTestDatabases(): Promise<void> {
+  const names = createdDatabases.splice(0, createdDatabases.length);
+  await Promise.all(
+    names.map((name) => fetch(`${env.NEON_ADMIN_ORIGIN}/_neon_local/databases/${name}`, { method: "DELETE" })),
+  );
+}
+
 export async function createTestApp() {
   const database = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
   const created = await fetch(`${env.NEON_ADMIN_ORIGIN}/_neon_local/databases`, {
@@ -29,7 +39,8 @@ export async function createTestApp() {
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ name: database, template: env.TEMPLATE_DATABASE }),
   });
-  if (created.status !== 201) throw new Error(`Creating test database failed: HTTP ${created.status} ${await created.text()}`);
+  if (created.status !== 201)
+    throw new Error(`Creating test database failed: HTTP ${created.status} ${await created.text()}`);
 
   const connectionString = `postgres://test@db.localtest.me/${database}`;
   const bindings = { ...env, DATABASE_URL: connectionString };
@@ -39,7 +50,11 @@ export async function createTestApp() {
   const app = createApp({ mailer, clock, logSink: (line) => logs.push(line) });
   const sql = neon(connectionString);
 
-  async function request<T = any>(method: string, path: string, options: TestRequestOptions = {}): Promise<TestResponse<T>> {
+  async function request<T = any>(
+    method: string,
+    path: string,
+    options: TestRequestOptions = {},
+  ): Promise<TestResponse<T>> {
     const headers = new Headers(options.headers);
     let body: BodyInit | undefined = options.rawBody;
     if (options.body !== undefined) {
@@ -50,7 +65,11 @@ export async function createTestApp() {
     if (!headers.has("cf-connecting-ip")) headers.set("cf-connecting-ip", "203.0.113.10");
 
     const context = createExecutionContext();
-    const response = await app.fetch(new Request(`https://api.test${path}`, { method, headers, body }), bindings, context);
+    const response = await app.fetch(
+      new Request(`https://api.test${path}`, { method, headers, body }),
+      bindings,
+      context,
+    );
     await waitOnExecutionContext(context);
     const text = await response.text();
     let parsed: unknown = text;

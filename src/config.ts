@@ -1,3 +1,4 @@
+import { type EncryptionKeyring, parseEncryptionKeyring } from "./crypto/encryption";
 import { parseSigningKeys, type SigningKeys } from "./crypto/jwt";
 import { COMMON_PASSWORDS_MIN_LENGTH } from "./data/common-passwords";
 
@@ -11,6 +12,7 @@ export interface SecretBindings {
   PASSWORD_PEPPER?: string;
   CODE_HASH_KEY?: string;
   REFRESH_TOKEN_KEY?: string;
+  ENCRYPTION_KEYS?: string;
   RESEND_API_KEY?: string;
 }
 
@@ -40,6 +42,8 @@ export interface Config {
   passwordPepper: string;
   codeHashKey: string;
   refreshTokenKey: string;
+  /** AES-256-GCM keys for secrets at rest (government id numbers, provider tokens). */
+  encryptionKeys: EncryptionKeyring;
   corsOrigins: string[];
   allowedRedirectOrigins: string[];
   mail: { from: string; replyTo: string | undefined; resendApiKey: string | undefined };
@@ -101,6 +105,14 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
   const codeHashKey = requireSecret("CODE_HASH_KEY");
   const refreshTokenKey = requireSecret("REFRESH_TOKEN_KEY");
 
+  const encryptionKeysJson = requireSetting("ENCRYPTION_KEYS", bindings.ENCRYPTION_KEYS);
+  let encryptionKeys: EncryptionKeyring | undefined;
+  if (encryptionKeysJson !== "") {
+    const parsed = parseEncryptionKeyring(encryptionKeysJson);
+    if (parsed.ok) encryptionKeys = parsed.keyring;
+    else problems.push(parsed.message);
+  }
+
   const resendApiKey = bindings.RESEND_API_KEY?.trim() || undefined;
   if (resendApiKey === undefined && !isLocal) problems.push("RESEND_API_KEY is not set");
   const mailFrom = requireSetting("MAIL_FROM", bindings.MAIL_FROM);
@@ -126,7 +138,7 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     problems.push(`DEFAULT_PHONE_REGION must be an ISO 3166-1 alpha-2 code such as IN, got "${defaultPhoneRegion}"`);
   }
 
-  if (problems.length > 0 || keys === undefined) {
+  if (problems.length > 0 || keys === undefined || encryptionKeys === undefined) {
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}.`);
   }
 
@@ -144,6 +156,7 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     passwordPepper,
     codeHashKey,
     refreshTokenKey,
+    encryptionKeys,
     corsOrigins,
     allowedRedirectOrigins,
     mail: { from: mailFrom, replyTo: bindings.MAIL_REPLY_TO?.trim() || undefined, resendApiKey },

@@ -1,6 +1,7 @@
 // Starts the local Neon endpoint once for the whole worker test run and migrates a template
 // database; every test file then clones the template, so each file starts from a clean schema.
 import type { TestProject } from "vitest/node";
+import { generateEncryptionKeyringJson } from "../src/crypto/encryption";
 import { generateSigningKeyJwk } from "../src/crypto/jwt";
 import { migrateDatabase } from "../scripts/migrate";
 import { startNeonLocal } from "../scripts/neon-local/server";
@@ -14,6 +15,7 @@ declare module "vitest" {
     templateDatabase: string;
     databaseBackend: string;
     jwtSigningKeys: string;
+    encryptionKeys: string;
   }
 }
 
@@ -37,6 +39,7 @@ export default async function setup(project: TestProject) {
   project.provide("templateDatabase", TEMPLATE_DATABASE);
   project.provide("databaseBackend", postgresUrl ? "postgres" : "pglite");
   project.provide("jwtSigningKeys", JSON.stringify({ keys: [current, previous] }));
+  project.provide("encryptionKeys", generateEncryptionKeyringJson("test-1"));
 
   return async () => {
     await server.close();

@@ -6,6 +6,7 @@ import type { Logger } from "../lib/logger";
 
 /** Everything a request handler reaches outside its own code, built once per request. */
 export interface Dependencies {
+  requestId: string;
   config: Config;
   db: Database;
   mailer: Mailer;

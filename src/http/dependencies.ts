@@ -45,6 +45,7 @@ export function provideDependencies(overrides: DependencyOverrides = {}): Middle
     const clock = overrides.clock ?? systemClock;
     const executionContext = getExecutionContext(c);
     const deps: Dependencies = {
+      requestId: c.get("requestId"),
       config,
       db: createDatabase(config.database),
       mailer: overrides.mailer ?? createMailer(config, c.env, clock),

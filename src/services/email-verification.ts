@@ -1,7 +1,9 @@
 import { sql } from "drizzle-orm";
 import type { Dependencies } from "../http/context";
 import { CODE_MAX_ATTEMPTS, hashCode } from "./one-time-codes";
-import { buildTokenResponse, createRefreshToken, REFRESH_TOKEN_TTL_SECONDS, type TokenResponse } from "./tokens";
+import { auditEventStatement } from "./audit";
+import { openSessionStatement, prepareNewSession } from "./sessions";
+import { buildTokenResponse, type TokenResponse } from "./tokens";
 import { toUserView, type UserRow } from "./user-view";
 
 export type VerifyEmailResult = { ok: true; tokens: TokenResponse } | { ok: false; reason: "invalid_code" };
@@ -26,8 +28,7 @@ export async function verifyEmailAndSignIn(
     { purpose: "signup", channel: "email", destination: input.email },
     input.code,
   );
-  const { refreshToken, refreshTokenHash } = await createRefreshToken();
-  const expiresAt = new Date(now.getTime() + REFRESH_TOKEN_TTL_SECONDS * 1000);
+  const session = await prepareNewSession(now);
 
   const result = await db.execute<ActivatedRow>(sql`
     WITH consumed AS (
@@ -48,12 +49,8 @@ export async function verifyEmailAndSignIn(
       RETURNING u.id, u.username, u.email, u.mobile_number, u.status, u.role, u.is_email_verified, u.is_mobile_verified,
                 u.profile_setup_at, u.last_login_at, u.created_at, u.updated_at
     ),
-    opened AS (
-      INSERT INTO auth_sessions (user_id, refresh_token_hash, expires_at, last_used_at, created_at, user_agent)
-      SELECT id, ${refreshTokenHash}, ${expiresAt.toISOString()}::timestamptz, ${nowText}::timestamptz, ${nowText}::timestamptz, ${input.userAgent ?? null}
-      FROM activated
-      RETURNING id
-    )
+    opened AS (${openSessionStatement(deps, session, sql`SELECT id FROM activated`, input.userAgent)}),
+    audited AS (${auditEventStatement(deps, { action: "signup.verified" }, sql`SELECT id FROM activated`)})
     SELECT activated.*, opened.id AS session_id FROM activated CROSS JOIN opened`);
 
   const row = result.rows[0];
@@ -65,7 +62,7 @@ export async function verifyEmailAndSignIn(
   deps.log.info("email_verified", { user_id: row.id, session_id: row.session_id });
   const tokens = await buildTokenResponse(
     config,
-    { id: row.session_id, refreshToken, expiresAt },
+    { id: row.session_id, refreshToken: session.refreshToken, expiresAt: session.expiresAt },
     toUserView(row),
     now,
   );

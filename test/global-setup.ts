@@ -6,7 +6,8 @@ import { generateSigningKeyJwk } from "../src/crypto/jwt";
 import { migrateDatabase } from "../scripts/migrate";
 import { startNeonLocal } from "../scripts/neon-local/server";
 
-export const TEMPLATE_DATABASE = "identity_test_template";
+// Unique per run, so test runs from several checkouts can share one Postgres server.
+const TEMPLATE_DATABASE = `tpl_${process.pid}_${Date.now().toString(36)}`;
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -25,7 +26,6 @@ export default async function setup(project: TestProject) {
     backend: postgresUrl ? { kind: "postgres", url: postgresUrl } : { kind: "pglite" },
   });
 
-  await server.dropDatabase(TEMPLATE_DATABASE);
   await server.createDatabase(TEMPLATE_DATABASE);
   await migrateDatabase(
     { connectionString: `postgres://test@db.localtest.me/${TEMPLATE_DATABASE}`, fetchEndpoint: server.url },
@@ -42,6 +42,7 @@ export default async function setup(project: TestProject) {
   project.provide("encryptionKeys", generateEncryptionKeyringJson("test-1"));
 
   return async () => {
+    await server.dropDatabase(TEMPLATE_DATABASE);
     await server.close();
   };
 }

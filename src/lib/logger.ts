@@ -26,11 +26,18 @@ export function createLogger(requestId: string, sink: LogSink = (line) => consol
   };
 }
 
-/** Describe an error for a log line without its message text, which may quote user input. */
+/**
+ * Describe an error for a log line by its name and code, and those of the innermost cause, without
+ * any message text: messages can quote SQL parameters or user input.
+ */
 export function describeError(error: unknown): LogFields {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return { error_name: error.name, error_code: typeof code === "string" ? code : undefined };
-  }
-  return { error_name: typeof error };
+  if (!(error instanceof Error)) return { error_name: typeof error };
+  let root: Error = error;
+  for (let depth = 0; depth < 5 && root.cause instanceof Error; depth++) root = root.cause;
+  const code = (root as { code?: unknown }).code;
+  return {
+    error_name: error.name,
+    cause_name: root === error ? undefined : root.name,
+    error_code: typeof code === "string" ? code : undefined,
+  };
 }

@@ -2,6 +2,9 @@
 // Neon endpoint on an embedded PGlite database persisted in .data/pglite (or on a real Postgres
 // with --database-url URL), applies the migrations, writes development secrets into .dev.vars
 // on first use, and starts `wrangler dev` on port 8787. Ctrl-C stops everything.
+//
+// --port, --neon-port, --data-dir, --dev-vars and --persist-to let a second instance (such as the
+// browser test's) run beside a developer's without sharing ports, database, settings or KV state.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -11,7 +14,7 @@ import { generateRandomToken } from "../src/crypto/random";
 import { migrateDatabase } from "./migrate";
 import { startNeonLocal } from "./neon-local/server";
 
-const DEV_VARS_FILE = ".dev.vars";
+const DEFAULT_DEV_VARS_FILE = ".dev.vars";
 const PGLITE_DATABASE_NAME = "app";
 
 const { values: options } = parseArgs({
@@ -20,8 +23,12 @@ const { values: options } = parseArgs({
     "data-dir": { type: "string", default: ".data/pglite" },
     "neon-port": { type: "string", default: process.env.NEON_LOCAL_PORT ?? "5480" },
     port: { type: "string", default: process.env.PORT ?? "8787" },
+    "dev-vars": { type: "string", default: DEFAULT_DEV_VARS_FILE },
+    "persist-to": { type: "string" },
   },
 });
+
+const DEV_VARS_FILE = options["dev-vars"];
 
 /** Settings written to .dev.vars when missing; an existing value is never replaced. */
 async function developmentSettings(port: string): Promise<Record<string, string>> {
@@ -63,8 +70,14 @@ async function ensureDevVars(port: string): Promise<void> {
 
 /** Start wrangler dev; the database settings depend on this run's options, so they are passed as vars. */
 function startWrangler(port: string, database: { url: string; fetchEndpoint: string }): ChildProcess {
-  const args = ["dev", "--port", port, "--ip", "127.0.0.1", "--show-interactive-dev-session=false"];
+  // --test-scheduled adds /__scheduled, which runs the cron handler once.
+  const args = ["dev", "--port", port, "--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--test-scheduled"];
   args.push("--var", `DATABASE_URL:${database.url}`, "--var", `NEON_FETCH_ENDPOINT:${database.fetchEndpoint}`);
+  // wrangler reads .dev.vars by itself; any other settings file is passed as an env file, which
+  // wrangler then reads instead of .dev.vars.
+  if (DEV_VARS_FILE !== DEFAULT_DEV_VARS_FILE) args.push("--env-file", DEV_VARS_FILE);
+  const persistTo = options["persist-to"];
+  if (persistTo !== undefined) args.push("--persist-to", persistTo);
   return spawn("wrangler", args, {
     stdio: "inherit",
     env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },

@@ -3,6 +3,7 @@ import { type DependencyOverrides, provideDependencies } from "./http/dependenci
 import { handleError, handleNotFound } from "./http/errors";
 import type { AppEnv } from "./http/context";
 import { corsForConfiguredOrigins, jsonBodyGuard, requestId, securityHeaders } from "./http/middleware";
+import { requestLog } from "./http/request-log";
 import { authRoutes } from "./routes/auth";
 import { devRoutes } from "./routes/dev";
 import { meRoutes } from "./routes/me";
@@ -18,6 +19,8 @@ export const API_VERSION = "1.0.0";
 export function createApp(overrides: DependencyOverrides = {}) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
+  // Outermost, so its line records the final status, including error and CORS responses.
+  app.use("*", requestLog(overrides.logSink));
   app.use("*", requestId(), securityHeaders(), provideDependencies(overrides), corsForConfiguredOrigins());
   app.use("/v1/*", jsonBodyGuard());
 

@@ -29,6 +29,8 @@ export interface SettingBindings {
   MAIL_REPLY_TO?: string;
   PASSWORD_MIN_LENGTH?: string;
   DEFAULT_PHONE_REGION?: string;
+  REVOKED_SESSION_RETENTION_DAYS?: string;
+  AUDIT_RETENTION_DAYS?: string;
 }
 
 export type Bindings = Env & SecretBindings & SettingBindings;
@@ -49,6 +51,8 @@ export interface Config {
   mail: { from: string; replyTo: string | undefined; resendApiKey: string | undefined };
   passwordMinLength: number;
   defaultPhoneRegion: string;
+  /** How long the scheduled cleanup keeps revoked sessions and audit events, in days. */
+  retention: { revokedSessionDays: number; auditEventDays: number };
 }
 
 export class ConfigError extends Error {
@@ -138,6 +142,18 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     problems.push(`DEFAULT_PHONE_REGION must be an ISO 3166-1 alpha-2 code such as IN, got "${defaultPhoneRegion}"`);
   }
 
+  const retention = {
+    revokedSessionDays: parseIntegerSetting(
+      "REVOKED_SESSION_RETENTION_DAYS",
+      bindings.REVOKED_SESSION_RETENTION_DAYS,
+      30,
+      1,
+      3650,
+      problems,
+    ),
+    auditEventDays: parseIntegerSetting("AUDIT_RETENTION_DAYS", bindings.AUDIT_RETENTION_DAYS, 400, 1, 3650, problems),
+  };
+
   if (problems.length > 0 || keys === undefined || encryptionKeys === undefined) {
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}.`);
   }
@@ -162,6 +178,7 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     mail: { from: mailFrom, replyTo: bindings.MAIL_REPLY_TO?.trim() || undefined, resendApiKey },
     passwordMinLength,
     defaultPhoneRegion,
+    retention,
   };
 }
 

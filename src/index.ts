@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 import type { Bindings } from "./config";
+import { createScheduledHandler } from "./scheduled";
 
 export type { AppType } from "./app";
 
@@ -7,4 +8,5 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
+  scheduled: createScheduledHandler(),
 } satisfies ExportedHandler<Bindings>;

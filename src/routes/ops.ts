@@ -108,12 +108,16 @@ const DOCS_HTML = `<!doctype html>
     <title>Trade Identity API reference</title>
   </head>
   <body>
-    <script id="api-reference" data-url="/openapi.json" data-configuration='{"withDefaultFonts":false,"hideClientButton":true}'></script>
+    <script id="api-reference" data-url="/openapi.json" data-configuration='{"withDefaultFonts":false,"hideClientButton":true,"telemetry":false,"agent":{"disabled":true},"showDeveloperTools":"never","showToolbar":"never"}'></script>
     <script src="/docs/scalar.js"></script>
   </body>
 </html>`;
 
-/** The API reference page. Its script is a bundled asset, so the page works offline and under a strict CSP. */
+/**
+ * The API reference page. Its script is a bundled asset, so the page works offline and under a
+ * strict CSP. The configuration turns off the Scalar features that call Scalar's servers (the AI
+ * agent, telemetry) and the toolbar that Scalar shows only on localhost.
+ */
 export const docsRoutes = new OpenAPIHono<AppEnv>();
 docsRoutes.get("/docs", (c) => c.html(DOCS_HTML));
 docsRoutes.get("/docs/scalar.js", async (c) => {

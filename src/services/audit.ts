@@ -61,7 +61,32 @@ export function auditEventStatement(deps: Dependencies, event: AuditEvent, targe
             ${event.targetUserId ?? null}, ${deps.requestId}, ${metadata}::jsonb)`;
 }
 
-/** Record an audit event on its own, for events that have no other write to join. */
+/** Record an audit event on its own, for events that have no other write to join, and log it. */
 export async function recordAuditEvent(deps: Dependencies, event: AuditEvent): Promise<void> {
   await deps.db.execute(auditEventStatement(deps, event));
+  logSecurityEvent(deps, event);
+}
+
+/** Actions that record a refusal or an attack signal; their log lines are warnings. */
+const WARNING_ACTIONS: ReadonlySet<AuditAction> = new Set([
+  "login.failed",
+  "login.locked",
+  "session.refresh_token_reused",
+]);
+
+/**
+ * Write the one log line of a security event (`"event":"security_event"`) through the request's
+ * logger, so it carries the request id and lands beside the request's own line. Call it once the
+ * statement that records the event has succeeded; `recordAuditEvent` does so itself. Events that
+ * are not audited (a failed login on an unknown identifier) are logged the same way.
+ */
+export function logSecurityEvent(deps: Pick<Dependencies, "log">, event: AuditEvent): void {
+  const fields = {
+    ...event.metadata,
+    action: event.action,
+    actor_user_id: event.actorUserId ?? undefined,
+    target_user_id: event.targetUserId ?? undefined,
+  };
+  if (WARNING_ACTIONS.has(event.action)) deps.log.warn("security_event", fields);
+  else deps.log.info("security_event", fields);
 }

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Dependencies } from "../http/context";
 import { CODE_MAX_ATTEMPTS, hashCode } from "./one-time-codes";
-import { auditEventStatement } from "./audit";
+import { auditEventStatement, logSecurityEvent } from "./audit";
 import { openSessionStatement, prepareNewSession } from "./sessions";
 import { buildTokenResponse, type TokenResponse } from "./tokens";
 import { toUserView, type UserRow } from "./user-view";
@@ -59,7 +59,7 @@ export async function verifyEmailAndSignIn(
     return { ok: false, reason: "invalid_code" };
   }
 
-  deps.log.info("email_verified", { user_id: row.id, session_id: row.session_id });
+  logSecurityEvent(deps, { action: "signup.verified", targetUserId: row.id, metadata: { session_id: row.session_id } });
   const tokens = await buildTokenResponse(
     config,
     { id: row.session_id, refreshToken: session.refreshToken, expiresAt: session.expiresAt },

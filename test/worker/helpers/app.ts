@@ -1,5 +1,5 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
-import { neon } from "@neondatabase/serverless";
+import { neon, neonConfig } from "@neondatabase/serverless";
 import { MemoryMailer } from "../../../src/adapters/mail/mailer";
 import { createApp } from "../../../src/app";
 import { FrozenClock } from "./clock";
@@ -48,6 +48,8 @@ export async function createTestApp() {
   const clock = new FrozenClock();
   const logs: string[] = [];
   const app = createApp({ mailer, clock, logSink: (line) => logs.push(line) });
+  // The app sets this on its first request; `t.sql` may run before any request.
+  neonConfig.fetchEndpoint = env.NEON_FETCH_ENDPOINT;
   const sql = neon(connectionString);
 
   async function request<T = any>(

@@ -6,6 +6,8 @@ import { corsForConfiguredOrigins, jsonBodyGuard, requestId, securityHeaders } f
 import { authRoutes } from "./routes/auth";
 import { devRoutes } from "./routes/dev";
 import { meRoutes } from "./routes/me";
+import { devOAuthRoutes } from "./routes/dev-oauth";
+import { oauthRoutes } from "./routes/oauth";
 import { docsRoutes, opsRoutes } from "./routes/ops";
 import { validationHook } from "./routes/schemas";
 
@@ -25,7 +27,9 @@ export function createApp(overrides: DependencyOverrides = {}) {
     .route("/", opsRoutes)
     .route("/", authRoutes)
     .route("/", meRoutes)
+    .route("/", oauthRoutes)
     .route("/", devRoutes)
+    .route("/", devOAuthRoutes)
     .route("/", docsRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

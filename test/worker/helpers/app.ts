@@ -1,5 +1,5 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
-import { neon } from "@neondatabase/serverless";
+import { neon, neonConfig } from "@neondatabase/serverless";
 import { MemoryMailer } from "../../../src/adapters/mail/mailer";
 import { createApp } from "../../../src/app";
 import { FrozenClock } from "./clock";
@@ -32,7 +32,12 @@ export async function dropTestDatabases(): Promise<void> {
   );
 }
 
-export async function createTestApp() {
+export interface TestAppOptions {
+  /** Settings that differ from the test defaults in vitest.config.ts, such as ENVIRONMENT. */
+  bindings?: Record<string, string>;
+}
+
+export async function createTestApp(options: TestAppOptions = {}) {
   const database = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
   const created = await fetch(`${env.NEON_ADMIN_ORIGIN}/_neon_local/databases`, {
     method: "POST",
@@ -43,11 +48,13 @@ export async function createTestApp() {
     throw new Error(`Creating test database failed: HTTP ${created.status} ${await created.text()}`);
 
   const connectionString = `postgres://test@db.localtest.me/${database}`;
-  const bindings = { ...env, DATABASE_URL: connectionString };
+  const bindings = { ...env, ...options.bindings, DATABASE_URL: connectionString };
   const mailer = new MemoryMailer();
   const clock = new FrozenClock();
   const logs: string[] = [];
   const app = createApp({ mailer, clock, logSink: (line) => logs.push(line) });
+  // The app sets this on its first query; a test may query before the app has run one.
+  neonConfig.fetchEndpoint = env.NEON_FETCH_ENDPOINT;
   const sql = neon(connectionString);
 
   async function request<T = any>(

@@ -7,6 +7,8 @@ import { requestLog } from "./http/request-log";
 import { authRoutes } from "./routes/auth";
 import { devRoutes } from "./routes/dev";
 import { meRoutes } from "./routes/me";
+import { devOAuthRoutes } from "./routes/dev-oauth";
+import { oauthRoutes } from "./routes/oauth";
 import { docsRoutes, opsRoutes } from "./routes/ops";
 import { validationHook } from "./routes/schemas";
 
@@ -28,7 +30,9 @@ export function createApp(overrides: DependencyOverrides = {}) {
     .route("/", opsRoutes)
     .route("/", authRoutes)
     .route("/", meRoutes)
+    .route("/", oauthRoutes)
     .route("/", devRoutes)
+    .route("/", devOAuthRoutes)
     .route("/", docsRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

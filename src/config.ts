@@ -1,6 +1,7 @@
 import { type EncryptionKeyring, parseEncryptionKeyring } from "./crypto/encryption";
 import { parseSigningKeys, type SigningKeys } from "./crypto/jwt";
 import { COMMON_PASSWORDS_MIN_LENGTH } from "./data/common-passwords";
+import { OAUTH_PROVIDERS } from "./db/schema";
 
 export const ENVIRONMENTS = ["development", "test", "preview", "production"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -14,6 +15,9 @@ export interface SecretBindings {
   REFRESH_TOKEN_KEY?: string;
   ENCRYPTION_KEYS?: string;
   RESEND_API_KEY?: string;
+  GOOGLE_CLIENT_SECRET?: string;
+  GITHUB_CLIENT_SECRET?: string;
+  FACEBOOK_CLIENT_SECRET?: string;
 }
 
 /** Plain settings from `[vars]` in wrangler.toml or `.dev.vars`; every one is optional here. */
@@ -31,6 +35,10 @@ export interface SettingBindings {
   DEFAULT_PHONE_REGION?: string;
   REVOKED_SESSION_RETENTION_DAYS?: string;
   AUDIT_RETENTION_DAYS?: string;
+  GOOGLE_CLIENT_ID?: string;
+  GITHUB_CLIENT_ID?: string;
+  FACEBOOK_CLIENT_ID?: string;
+  OAUTH_STORE_PROVIDER_TOKENS?: string;
 }
 
 export type Bindings = Env & SecretBindings & SettingBindings;
@@ -53,6 +61,21 @@ export interface Config {
   defaultPhoneRegion: string;
   /** How long the scheduled cleanup keeps revoked sessions and audit events, in days. */
   retention: { revokedSessionDays: number; auditEventDays: number };
+  oauth: OAuthConfig;
+}
+
+export type OAuthProviderName = (typeof OAUTH_PROVIDERS)[number];
+
+export interface OAuthClientCredentials {
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface OAuthConfig {
+  /** Providers with real credentials. In development the others are served by the fake provider. */
+  providers: Partial<Record<OAuthProviderName, OAuthClientCredentials>>;
+  /** Whether provider access and refresh tokens are kept (encrypted) in oauth_accounts. */
+  storeProviderTokens: boolean;
 }
 
 export class ConfigError extends Error {
@@ -153,6 +176,7 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     ),
     auditEventDays: parseIntegerSetting("AUDIT_RETENTION_DAYS", bindings.AUDIT_RETENTION_DAYS, 400, 1, 3650, problems),
   };
+  const oauth = parseOAuthConfig(bindings, problems);
 
   if (problems.length > 0 || keys === undefined || encryptionKeys === undefined) {
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}.`);
@@ -179,7 +203,36 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     passwordMinLength,
     defaultPhoneRegion,
     retention,
+    oauth,
   };
+}
+
+const OAUTH_CREDENTIAL_SETTINGS = {
+  google: { id: "GOOGLE_CLIENT_ID", secret: "GOOGLE_CLIENT_SECRET" },
+  github: { id: "GITHUB_CLIENT_ID", secret: "GITHUB_CLIENT_SECRET" },
+  facebook: { id: "FACEBOOK_CLIENT_ID", secret: "FACEBOOK_CLIENT_SECRET" },
+} as const satisfies Record<OAuthProviderName, { id: keyof Bindings; secret: keyof Bindings }>;
+
+/** Read each provider's client id and secret. Set both or neither, because one alone is a mistake. */
+function parseOAuthConfig(bindings: Bindings, problems: string[]): OAuthConfig {
+  const providers: OAuthConfig["providers"] = {};
+  for (const provider of OAUTH_PROVIDERS) {
+    const names = OAUTH_CREDENTIAL_SETTINGS[provider];
+    const clientId = bindings[names.id]?.trim() || undefined;
+    const clientSecret = bindings[names.secret]?.trim() || undefined;
+    if (clientId !== undefined && clientSecret !== undefined) {
+      providers[provider] = { clientId, clientSecret };
+    } else if (clientId !== undefined || clientSecret !== undefined) {
+      const [set, missing] = clientId !== undefined ? [names.id, names.secret] : [names.secret, names.id];
+      problems.push(`${missing} is not set but ${set} is; set both to enable ${provider} sign-in, or neither`);
+    }
+  }
+
+  const storeTokens = (bindings.OAUTH_STORE_PROVIDER_TOKENS?.trim() || "false").toLowerCase();
+  if (storeTokens !== "true" && storeTokens !== "false") {
+    problems.push(`OAUTH_STORE_PROVIDER_TOKENS must be true or false, got "${storeTokens}"`);
+  }
+  return { providers, storeProviderTokens: storeTokens === "true" };
 }
 
 function parseEnvironment(value: string | undefined, problems: string[]): Environment {

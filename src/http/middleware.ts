@@ -52,6 +52,10 @@ export function securityHeaders(): MiddlewareHandler<AppEnv> {
   };
 }
 
+// Starting a provider link sets the cookie that binds the flow to the browser, so that one
+// endpoint lets clients send and receive cookies.
+const CREDENTIALED_PATH = /^\/v1\/me\/oauth\/[^/]+\/link$/;
+
 /** CORS for the configured origins only, compared exactly; `null` and unknown origins get no grant. */
 export function corsForConfiguredOrigins(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -62,6 +66,7 @@ export function corsForConfiguredOrigins(): MiddlewareHandler<AppEnv> {
       allowHeaders: ["authorization", "content-type", "x-request-id"],
       exposeHeaders: ["x-request-id", "retry-after"],
       maxAge: 600,
+      credentials: CREDENTIALED_PATH.test(c.req.path),
     });
     return handler(c, next);
   };

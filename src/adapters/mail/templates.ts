@@ -29,3 +29,12 @@ export function accountExistsMail(appUrl: string): MailContent {
     `If it was you, sign in instead, or reset your password at ${appUrl}. If it was not you, you can ignore this email: nothing has changed.`,
   ]);
 }
+
+// --- Password sign-in, lockout and reset ----------------------------------------------------------
+
+export function accountLockedMail(appUrl: string, lockedForMinutes: number): MailContent {
+  return compose("Sign-in to your account is paused", [
+    `Someone entered the wrong password for your account several times, so password sign-in is paused for ${lockedForMinutes} minutes.`,
+    `If it was you, wait and try again, or reset your password at ${appUrl}/forgot-password. If it was not you, your password is still safe: consider changing it to a longer one.`,
+  ]);
+}

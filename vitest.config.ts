@@ -43,6 +43,7 @@ export default defineConfig({
                 JWT_AUDIENCE: "",
                 PASSWORD_MIN_LENGTH: "12",
                 DEFAULT_PHONE_REGION: "IN",
+                BREACHED_PASSWORD_CHECK: "false",
               },
             },
           })),

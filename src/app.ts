@@ -7,6 +7,7 @@ import { authRoutes } from "./routes/auth";
 import { devRoutes } from "./routes/dev";
 import { meRoutes } from "./routes/me";
 import { docsRoutes, opsRoutes } from "./routes/ops";
+import { passwordRoutes } from "./routes/password";
 import { sessionRoutes } from "./routes/sessions";
 import { validationHook } from "./routes/schemas";
 
@@ -27,6 +28,7 @@ export function createApp(overrides: DependencyOverrides = {}) {
     .route("/", authRoutes)
     .route("/", meRoutes)
     .route("/", sessionRoutes)
+    .route("/", passwordRoutes)
     .route("/", devRoutes)
     .route("/", docsRoutes);
 

@@ -29,6 +29,7 @@ export interface SettingBindings {
   MAIL_REPLY_TO?: string;
   PASSWORD_MIN_LENGTH?: string;
   DEFAULT_PHONE_REGION?: string;
+  BREACHED_PASSWORD_CHECK?: string;
 }
 
 export type Bindings = Env & SecretBindings & SettingBindings;
@@ -49,6 +50,8 @@ export interface Config {
   mail: { from: string; replyTo: string | undefined; resendApiKey: string | undefined };
   passwordMinLength: number;
   defaultPhoneRegion: string;
+  /** Whether new passwords are checked against the Pwned Passwords range API (fails open). */
+  breachedPasswordCheck: boolean;
 }
 
 export class ConfigError extends Error {
@@ -138,6 +141,12 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     problems.push(`DEFAULT_PHONE_REGION must be an ISO 3166-1 alpha-2 code such as IN, got "${defaultPhoneRegion}"`);
   }
 
+  const breachedPasswordCheck = parseBooleanSetting(
+    "BREACHED_PASSWORD_CHECK",
+    bindings.BREACHED_PASSWORD_CHECK,
+    problems,
+  );
+
   if (problems.length > 0 || keys === undefined || encryptionKeys === undefined) {
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}.`);
   }
@@ -162,6 +171,7 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     mail: { from: mailFrom, replyTo: bindings.MAIL_REPLY_TO?.trim() || undefined, resendApiKey },
     passwordMinLength,
     defaultPhoneRegion,
+    breachedPasswordCheck,
   };
 }
 
@@ -218,4 +228,12 @@ function parseIntegerSetting(
     return fallback;
   }
   return parsed;
+}
+
+function parseBooleanSetting(name: string, value: string | undefined, problems: string[]): boolean {
+  const text = value?.trim().toLowerCase() ?? "";
+  if (text === "" || text === "false") return false;
+  if (text === "true") return true;
+  problems.push(`${name} must be true or false, got "${value}"`);
+  return false;
 }

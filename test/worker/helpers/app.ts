@@ -32,7 +32,7 @@ export async function dropTestDatabases(): Promise<void> {
   );
 }
 
-export async function createTestApp() {
+export async function createTestApp(options: { bindings?: Record<string, string> } = {}) {
   const database = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
   const created = await fetch(`${env.NEON_ADMIN_ORIGIN}/_neon_local/databases`, {
     method: "POST",
@@ -43,7 +43,7 @@ export async function createTestApp() {
     throw new Error(`Creating test database failed: HTTP ${created.status} ${await created.text()}`);
 
   const connectionString = `postgres://test@db.localtest.me/${database}`;
-  const bindings = { ...env, DATABASE_URL: connectionString };
+  const bindings = { ...env, ...options.bindings, DATABASE_URL: connectionString };
   const mailer = new MemoryMailer();
   const clock = new FrozenClock();
   const logs: string[] = [];

@@ -305,6 +305,37 @@ describe("session list", () => {
     expect(malformed.status).toBe(400);
   });
 
+  it("uses one round trip per call", async () => {
+    const account = await createAccount(t, { email: "session-trips@example.com", password: PASSWORD });
+    const other = await login(t, "session-trips@example.com", PASSWORD);
+
+    let list: TestResponse | undefined;
+    expect(
+      await t.countRoundTrips(
+        async () => (list = await t.request("GET", "/v1/auth/sessions", { token: account.accessToken })),
+      ),
+    ).toBe(1);
+    const otherId = list?.body.sessions.find((session: { current: boolean }) => !session.current).id;
+
+    let deleted: TestResponse | undefined;
+    expect(
+      await t.countRoundTrips(
+        async () =>
+          (deleted = await t.request("DELETE", `/v1/auth/sessions/${otherId}`, { token: account.accessToken })),
+      ),
+    ).toBe(1);
+    expect(deleted?.status).toBe(204);
+    expect((await refresh(t, other.body.refresh_token)).status).toBe(401);
+
+    let signedOut: TestResponse | undefined;
+    expect(
+      await t.countRoundTrips(
+        async () => (signedOut = await t.request("POST", "/v1/auth/logout-all", { token: account.accessToken })),
+      ),
+    ).toBe(1);
+    expect(signedOut?.status).toBe(204);
+  });
+
   it("rejects a revoked session's token", async () => {
     const account = await createAccount(t, { email: "revoked-list@example.com", password: PASSWORD });
     await t.request("POST", "/v1/auth/logout", { token: account.accessToken });

@@ -51,6 +51,7 @@ export default defineConfig({
                 FACEBOOK_CLIENT_ID: "facebook-client-test",
                 FACEBOOK_CLIENT_SECRET: "facebook-secret-test",
                 OAUTH_STORE_PROVIDER_TOKENS: "false",
+                BREACHED_PASSWORD_CHECK: "false",
               },
             },
           })),

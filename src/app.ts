@@ -10,6 +10,8 @@ import { meRoutes } from "./routes/me";
 import { devOAuthRoutes } from "./routes/dev-oauth";
 import { oauthRoutes } from "./routes/oauth";
 import { docsRoutes, opsRoutes } from "./routes/ops";
+import { passwordRoutes } from "./routes/password";
+import { sessionRoutes } from "./routes/sessions";
 import { validationHook } from "./routes/schemas";
 
 export const API_VERSION = "1.0.0";
@@ -31,6 +33,8 @@ export function createApp(overrides: DependencyOverrides = {}) {
     .route("/", authRoutes)
     .route("/", meRoutes)
     .route("/", oauthRoutes)
+    .route("/", sessionRoutes)
+    .route("/", passwordRoutes)
     .route("/", devRoutes)
     .route("/", devOAuthRoutes)
     .route("/", docsRoutes);

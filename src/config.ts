@@ -39,6 +39,7 @@ export interface SettingBindings {
   GITHUB_CLIENT_ID?: string;
   FACEBOOK_CLIENT_ID?: string;
   OAUTH_STORE_PROVIDER_TOKENS?: string;
+  BREACHED_PASSWORD_CHECK?: string;
 }
 
 export type Bindings = Env & SecretBindings & SettingBindings;
@@ -59,6 +60,8 @@ export interface Config {
   mail: { from: string; replyTo: string | undefined; resendApiKey: string | undefined };
   passwordMinLength: number;
   defaultPhoneRegion: string;
+  /** Whether new passwords are checked against the Pwned Passwords range API (fails open). */
+  breachedPasswordCheck: boolean;
   /** How long the scheduled cleanup keeps revoked sessions and audit events, in days. */
   retention: { revokedSessionDays: number; auditEventDays: number };
   oauth: OAuthConfig;
@@ -177,6 +180,11 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     auditEventDays: parseIntegerSetting("AUDIT_RETENTION_DAYS", bindings.AUDIT_RETENTION_DAYS, 400, 1, 3650, problems),
   };
   const oauth = parseOAuthConfig(bindings, problems);
+  const breachedPasswordCheck = parseBooleanSetting(
+    "BREACHED_PASSWORD_CHECK",
+    bindings.BREACHED_PASSWORD_CHECK,
+    problems,
+  );
 
   if (problems.length > 0 || keys === undefined || encryptionKeys === undefined) {
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}.`);
@@ -204,6 +212,7 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     defaultPhoneRegion,
     retention,
     oauth,
+    breachedPasswordCheck,
   };
 }
 
@@ -288,4 +297,12 @@ function parseIntegerSetting(
     return fallback;
   }
   return parsed;
+}
+
+function parseBooleanSetting(name: string, value: string | undefined, problems: string[]): boolean {
+  const text = value?.trim().toLowerCase() ?? "";
+  if (text === "" || text === "false") return false;
+  if (text === "true") return true;
+  problems.push(`${name} must be true or false, got "${value}"`);
+  return false;
 }

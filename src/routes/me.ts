@@ -3,7 +3,8 @@ import { ApiError } from "../errors";
 import { requireAccessToken } from "../http/auth";
 import type { AppEnv } from "../http/context";
 import { readMe } from "../services/me";
-import { bearerSecurity, problemResponses, UserSchema, validationHook } from "./schemas";
+import { changeUsername } from "../services/username";
+import { bearerSecurity, problemResponses, UsernameSchema, UserSchema, validationHook } from "./schemas";
 
 export const ProfileSchema = z
   .object({
@@ -43,8 +44,35 @@ const readMeRoute = createRoute({
   },
 });
 
-export const meRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).openapi(readMeRoute, async (c) => {
-  const me = await readMe(c.get("deps"), c.get("caller"));
-  if (me === null) throw new ApiError("unauthorized", "The session has ended. Sign in again.");
-  return c.json(me as z.infer<typeof MeSchema>, 200);
+const updateMeRoute = createRoute({
+  method: "patch",
+  path: "/v1/me",
+  tags: ["The signed-in user"],
+  summary: "Change the username",
+  description:
+    "Usernames are unique regardless of case; a taken one returns `409 username_taken`. Changing only the case of your " +
+    "own username is allowed.",
+  security: bearerSecurity,
+  middleware: [requireAccessToken()] as const,
+  request: {
+    body: { required: true, content: { "application/json": { schema: z.strictObject({ username: UsernameSchema }) } } },
+  },
+  responses: {
+    200: { description: "The updated account.", content: { "application/json": { schema: UserSchema } } },
+    ...problemResponses(400, 401, 409, 413, 415, 503),
+  },
 });
+
+export const meRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
+  .openapi(readMeRoute, async (c) => {
+    const me = await readMe(c.get("deps"), c.get("caller"));
+    if (me === null) throw new ApiError("unauthorized", "The session has ended. Sign in again.");
+    return c.json(me as z.infer<typeof MeSchema>, 200);
+  })
+  .openapi(updateMeRoute, async (c) => {
+    const { username } = c.req.valid("json");
+    const result = await changeUsername(c.get("deps"), c.get("caller"), username);
+    if (result.ok) return c.json(result.user, 200);
+    if (result.reason === "username_taken") throw new ApiError("username_taken", "That username is already taken.");
+    throw new ApiError("unauthorized", "The session has ended. Sign in again.");
+  });

@@ -40,6 +40,7 @@ export interface SettingBindings {
   FACEBOOK_CLIENT_ID?: string;
   OAUTH_STORE_PROVIDER_TOKENS?: string;
   BREACHED_PASSWORD_CHECK?: string;
+  KYC_RETENTION_DAYS?: string;
 }
 
 export type Bindings = Env & SecretBindings & SettingBindings;
@@ -62,6 +63,8 @@ export interface Config {
   defaultPhoneRegion: string;
   /** Whether new passwords are checked against the Pwned Passwords range API (fails open). */
   breachedPasswordCheck: boolean;
+  /** Days KYC details and documents outlive a deleted account; 0 deletes them with it. */
+  kycRetentionDays: number;
   /** How long the scheduled cleanup keeps revoked sessions and audit events, in days. */
   retention: { revokedSessionDays: number; auditEventDays: number };
   oauth: OAuthConfig;
@@ -180,6 +183,7 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     auditEventDays: parseIntegerSetting("AUDIT_RETENTION_DAYS", bindings.AUDIT_RETENTION_DAYS, 400, 1, 3650, problems),
   };
   const oauth = parseOAuthConfig(bindings, problems);
+  const kycRetentionDays = parseIntegerSetting("KYC_RETENTION_DAYS", bindings.KYC_RETENTION_DAYS, 0, 0, 3650, problems);
   const breachedPasswordCheck = parseBooleanSetting(
     "BREACHED_PASSWORD_CHECK",
     bindings.BREACHED_PASSWORD_CHECK,
@@ -213,6 +217,7 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     retention,
     oauth,
     breachedPasswordCheck,
+    kycRetentionDays,
   };
 }
 

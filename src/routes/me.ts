@@ -4,7 +4,15 @@ import { requireAccessToken } from "../http/auth";
 import type { AppEnv } from "../http/context";
 import { readMe } from "../services/me";
 import { changeUsername } from "../services/username";
-import { bearerSecurity, problemResponses, UsernameSchema, UserSchema, validationHook } from "./schemas";
+import { deleteAccount } from "../services/account-deletion";
+import {
+  bearerSecurity,
+  PasswordSchema,
+  problemResponses,
+  UsernameSchema,
+  UserSchema,
+  validationHook,
+} from "./schemas";
 
 export const ProfileSchema = z
   .object({
@@ -63,6 +71,29 @@ const updateMeRoute = createRoute({
   },
 });
 
+const deleteMeRoute = createRoute({
+  method: "delete",
+  path: "/v1/me",
+  tags: ["The signed-in user"],
+  summary: "Delete the account",
+  description:
+    "Revokes every session, releases the email, username and mobile number for reuse and scrubs personal data. " +
+    "The body needs `password` when the account has one. KYC details and documents are deleted too, unless " +
+    "`KYC_RETENTION_DAYS` keeps them for that many days. An audit event without personal data remains.",
+  security: bearerSecurity,
+  middleware: [requireAccessToken()] as const,
+  request: {
+    body: {
+      required: false,
+      content: { "application/json": { schema: z.strictObject({ password: PasswordSchema.optional() }) } },
+    },
+  },
+  responses: {
+    204: { description: "Deleted." },
+    ...problemResponses(400, 401, 413, 415, 429, 503),
+  },
+});
+
 export const meRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   .openapi(readMeRoute, async (c) => {
     const me = await readMe(c.get("deps"), c.get("caller"));
@@ -75,4 +106,25 @@ export const meRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
     if (result.ok) return c.json(result.user, 200);
     if (result.reason === "username_taken") throw new ApiError("username_taken", "That username is already taken.");
     throw new ApiError("unauthorized", "The session has ended. Sign in again.");
+  })
+  .openapi(deleteMeRoute, async (c) => {
+    const hasBody = c.req.header("content-type") !== undefined;
+    const password = hasBody ? c.req.valid("json").password : undefined;
+    const result = await deleteAccount(c.get("deps"), c.get("caller"), { password });
+    if (result.ok) return c.body(null, 204);
+
+    switch (result.reason) {
+      case "unauthorized":
+        throw new ApiError("unauthorized", "The session has ended. Sign in again.");
+      case "invalid_credentials":
+        throw new ApiError("invalid_credentials", "The password is wrong.");
+      case "password_required":
+        throw new ApiError("validation_failed", "Enter your password to delete the account.", {
+          errors: [{ path: "password", message: "Required, because the account has a password." }],
+        });
+      case "locked":
+        throw new ApiError("too_many_attempts", "Too many wrong passwords. Try again later.", {
+          headers: { "retry-after": String(result.retryAfterSeconds) },
+        });
+    }
   });

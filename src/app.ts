@@ -7,6 +7,7 @@ import { authRoutes } from "./routes/auth";
 import { devRoutes } from "./routes/dev";
 import { meRoutes } from "./routes/me";
 import { docsRoutes, opsRoutes } from "./routes/ops";
+import { profileRoutes } from "./routes/profile";
 import { validationHook } from "./routes/schemas";
 
 export const API_VERSION = "1.0.0";
@@ -25,6 +26,7 @@ export function createApp(overrides: DependencyOverrides = {}) {
     .route("/", opsRoutes)
     .route("/", authRoutes)
     .route("/", meRoutes)
+    .route("/", profileRoutes)
     .route("/", devRoutes)
     .route("/", docsRoutes);
 

@@ -6,6 +6,7 @@ import { corsForConfiguredOrigins, jsonBodyGuard, requestId, securityHeaders } f
 import { authRoutes } from "./routes/auth";
 import { devRoutes } from "./routes/dev";
 import { meRoutes } from "./routes/me";
+import { kycRoutes } from "./routes/kyc";
 import { docsRoutes, opsRoutes } from "./routes/ops";
 import { profileRoutes } from "./routes/profile";
 import { validationHook } from "./routes/schemas";
@@ -27,6 +28,7 @@ export function createApp(overrides: DependencyOverrides = {}) {
     .route("/", authRoutes)
     .route("/", meRoutes)
     .route("/", profileRoutes)
+    .route("/", kycRoutes)
     .route("/", devRoutes)
     .route("/", docsRoutes);
 

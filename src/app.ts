@@ -3,6 +3,7 @@ import { type DependencyOverrides, provideDependencies } from "./http/dependenci
 import { handleError, handleNotFound } from "./http/errors";
 import type { AppEnv } from "./http/context";
 import { corsForConfiguredOrigins, jsonBodyGuard, requestId, securityHeaders } from "./http/middleware";
+import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
 import { devRoutes } from "./routes/dev";
 import { meRoutes } from "./routes/me";
@@ -29,6 +30,7 @@ export function createApp(overrides: DependencyOverrides = {}) {
     .route("/", meRoutes)
     .route("/", profileRoutes)
     .route("/", kycRoutes)
+    .route("/", adminRoutes)
     .route("/", devRoutes)
     .route("/", docsRoutes);
 

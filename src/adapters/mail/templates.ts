@@ -29,3 +29,20 @@ export function accountExistsMail(appUrl: string): MailContent {
     `If it was you, sign in instead, or reset your password at ${appUrl}. If it was not you, you can ignore this email: nothing has changed.`,
   ]);
 }
+
+// KYC review decisions.
+
+export function kycApprovedMail(appUrl: string): MailContent {
+  return compose(`Your ${PRODUCT_NAME} business verification is approved`, [
+    "Your KYC details and documents have been reviewed and approved. Your business is now verified.",
+    `You can see the details at ${appUrl}.`,
+  ]);
+}
+
+export function kycRejectedMail(reason: string, appUrl: string): MailContent {
+  return compose(`Your ${PRODUCT_NAME} business verification needs changes`, [
+    "Your KYC details and documents have been reviewed and could not be approved yet. The reviewer wrote:",
+    reason,
+    `Update your details or documents at ${appUrl} and submit them again.`,
+  ]);
+}

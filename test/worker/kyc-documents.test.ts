@@ -96,6 +96,18 @@ describe("KYC document uploads", () => {
     expect(row?.government_id_object_key).toBe(after[0]);
   });
 
+  it("keeps one object after racing replacements", async () => {
+    const racer = await signUpUser(t, "racer@example.com");
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, (_, index) => uploadDocument(t, racer, "business_cert", pdfBytes(`race ${index}`))),
+    );
+    expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200, 200]);
+    const keys = await listObjectKeys(racer.id);
+    expect(keys).toHaveLength(1);
+    const [row] = await t.sql`SELECT business_cert_object_key FROM user_kyc WHERE user_id = ${racer.id}`;
+    expect(row?.business_cert_object_key).toBe(keys[0]);
+  });
+
   it("refuses 10 MiB plus one byte", async () => {
     const keysBefore = await allObjectKeys();
     const tooLarge = pdfOfSize(TEN_MIB + 1);

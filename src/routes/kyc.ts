@@ -62,6 +62,11 @@ const uploadDocumentRoute = createRoute({
       content: { "application/json": { schema: KycSchema } },
     },
     ...problemResponses(400, 401, 409, 413, 415, 503),
+    413: { ...problemResponses(413)[413], description: "The document is over 10 MiB." },
+    415: {
+      ...problemResponses(415)[415],
+      description: "The declared type is not PDF, JPEG or PNG, or the bytes do not start with its signature.",
+    },
   },
 });
 

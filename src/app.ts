@@ -12,6 +12,9 @@ import { oauthRoutes } from "./routes/oauth";
 import { docsRoutes, opsRoutes } from "./routes/ops";
 import { passwordRoutes } from "./routes/password";
 import { sessionRoutes } from "./routes/sessions";
+import { adminRoutes } from "./routes/admin";
+import { kycRoutes } from "./routes/kyc";
+import { profileRoutes } from "./routes/profile";
 import { validationHook } from "./routes/schemas";
 
 export const API_VERSION = "1.0.0";
@@ -35,6 +38,9 @@ export function createApp(overrides: DependencyOverrides = {}) {
     .route("/", oauthRoutes)
     .route("/", sessionRoutes)
     .route("/", passwordRoutes)
+    .route("/", profileRoutes)
+    .route("/", kycRoutes)
+    .route("/", adminRoutes)
     .route("/", devRoutes)
     .route("/", devOAuthRoutes)
     .route("/", docsRoutes);

@@ -45,7 +45,8 @@ export function securityHeaders(): MiddlewareHandler<AppEnv> {
       path.startsWith("/v1/me/") ||
       path.startsWith("/v1/admin/")
     ) {
-      headers.set("cache-control", "no-store");
+      // A handler may set a stricter value that includes no-store, such as "private, no-store".
+      if (!headers.get("cache-control")?.includes("no-store")) headers.set("cache-control", "no-store");
     } else if (!headers.has("cache-control")) {
       headers.set("cache-control", "no-store");
     }
@@ -74,6 +75,9 @@ export function corsForConfiguredOrigins(): MiddlewareHandler<AppEnv> {
 
 const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
+// KYC document uploads carry raw file bytes; their route checks type and size itself.
+const RAW_UPLOAD_PATH = /^\/v1\/me\/kyc\/documents\/[^/]+$/;
+
 function hasBody(request: Request): boolean {
   const length = request.headers.get("content-length");
   if (length !== null) return length !== "0";
@@ -87,6 +91,7 @@ function hasBody(request: Request): boolean {
 export function jsonBodyGuard(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (!METHODS_WITH_BODY.has(c.req.method) || !hasBody(c.req.raw)) return next();
+    if (c.req.method === "PUT" && RAW_UPLOAD_PATH.test(c.req.path)) return next();
 
     const contentType = c.req.header("content-type") ?? "";
     const mediaType = contentType.split(";")[0]?.trim().toLowerCase();

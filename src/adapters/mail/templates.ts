@@ -57,5 +57,19 @@ export function passwordChangedMail(appUrl: string, how: "changed" | "reset"): M
   return compose(`Your password was ${how}`, [
     `The password of your account was just ${how}, and your other sessions were signed out.`,
     `If this was not you, reset your password at ${appUrl}/forgot-password right away and review your account.`,
+// KYC review decisions.
+
+export function kycApprovedMail(appUrl: string): MailContent {
+  return compose(`Your ${PRODUCT_NAME} business verification is approved`, [
+    "Your KYC details and documents have been reviewed and approved. Your business is now verified.",
+    `You can see the details at ${appUrl}.`,
+  ]);
+}
+
+export function kycRejectedMail(reason: string, appUrl: string): MailContent {
+  return compose(`Your ${PRODUCT_NAME} business verification needs changes`, [
+    "Your KYC details and documents have been reviewed and could not be approved yet. The reviewer wrote:",
+    reason,
+    `Update your details or documents at ${appUrl} and submit them again.`,
   ]);
 }

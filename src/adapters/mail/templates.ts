@@ -57,6 +57,9 @@ export function passwordChangedMail(appUrl: string, how: "changed" | "reset"): M
   return compose(`Your password was ${how}`, [
     `The password of your account was just ${how}, and your other sessions were signed out.`,
     `If this was not you, reset your password at ${appUrl}/forgot-password right away and review your account.`,
+  ]);
+}
+
 // KYC review decisions.
 
 export function kycApprovedMail(appUrl: string): MailContent {

@@ -1,6 +1,8 @@
 import { type EncryptionKeyring, parseEncryptionKeyring } from "./crypto/encryption";
 import { parseSigningKeys, type SigningKeys } from "./crypto/jwt";
 import { COMMON_PASSWORDS_MIN_LENGTH } from "./data/common-passwords";
+import { parseRateLimitSettings, type RateLimitSettingBindings, type RateLimitSettings } from "./lib/rate-limit-rules";
+import { parseSmsSettings, type SmsSettingBindings, type SmsSettings } from "./lib/sms-settings";
 
 export const ENVIRONMENTS = ["development", "test", "preview", "production"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -31,7 +33,7 @@ export interface SettingBindings {
   DEFAULT_PHONE_REGION?: string;
 }
 
-export type Bindings = Env & SecretBindings & SettingBindings;
+export type Bindings = Env & SecretBindings & SettingBindings & SmsSettingBindings & RateLimitSettingBindings;
 
 export interface Config {
   environment: Environment;
@@ -49,6 +51,8 @@ export interface Config {
   mail: { from: string; replyTo: string | undefined; resendApiKey: string | undefined };
   passwordMinLength: number;
   defaultPhoneRegion: string;
+  sms: SmsSettings;
+  rateLimits: RateLimitSettings;
 }
 
 export class ConfigError extends Error {
@@ -138,6 +142,9 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     problems.push(`DEFAULT_PHONE_REGION must be an ISO 3166-1 alpha-2 code such as IN, got "${defaultPhoneRegion}"`);
   }
 
+  const sms = parseSmsSettings(bindings, isLocal, problems);
+  const rateLimits = parseRateLimitSettings(bindings, problems);
+
   if (problems.length > 0 || keys === undefined || encryptionKeys === undefined) {
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}.`);
   }
@@ -162,6 +169,8 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     mail: { from: mailFrom, replyTo: bindings.MAIL_REPLY_TO?.trim() || undefined, resendApiKey },
     passwordMinLength,
     defaultPhoneRegion,
+    sms,
+    rateLimits,
   };
 }
 

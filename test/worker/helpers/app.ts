@@ -1,6 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { neon } from "@neondatabase/serverless";
-import { MemoryMailer } from "../../../src/adapters/mail/mailer";
+import { type Mailer, MemoryMailer } from "../../../src/adapters/mail/mailer";
+import { MemorySmsSender, type SmsSender } from "../../../src/adapters/sms/sender";
 import { createApp } from "../../../src/app";
 import { FrozenClock } from "./clock";
 
@@ -32,7 +33,16 @@ export async function dropTestDatabases(): Promise<void> {
   );
 }
 
-export async function createTestApp() {
+export interface TestAppOptions {
+  /** Settings that replace the test bindings of vitest.config.ts, such as rate limits. */
+  settings?: Record<string, unknown>;
+  /** A mailer in place of the in-memory capture, such as a Resend mailer aimed at a faked host. */
+  mailer?: Mailer;
+  /** An SMS sender in place of the in-memory capture. */
+  smsSender?: SmsSender;
+}
+
+export async function createTestApp(options: TestAppOptions = {}) {
   const database = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
   const created = await fetch(`${env.NEON_ADMIN_ORIGIN}/_neon_local/databases`, {
     method: "POST",
@@ -43,11 +53,17 @@ export async function createTestApp() {
     throw new Error(`Creating test database failed: HTTP ${created.status} ${await created.text()}`);
 
   const connectionString = `postgres://test@db.localtest.me/${database}`;
-  const bindings = { ...env, DATABASE_URL: connectionString };
+  const bindings = { ...env, ...options.settings, DATABASE_URL: connectionString };
   const mailer = new MemoryMailer();
+  const sms = new MemorySmsSender();
   const clock = new FrozenClock();
   const logs: string[] = [];
-  const app = createApp({ mailer, clock, logSink: (line) => logs.push(line) });
+  const app = createApp({
+    mailer: options.mailer ?? mailer,
+    sms: options.smsSender ?? sms,
+    clock,
+    logSink: (line) => logs.push(line),
+  });
   const sql = neon(connectionString);
 
   async function request<T = any>(
@@ -88,7 +104,7 @@ export async function createTestApp() {
     return (await readRequestCount(database)) - before;
   }
 
-  return { app, bindings, database, mailer, clock, logs, sql, request, countRoundTrips };
+  return { app, bindings, database, mailer, sms, clock, logs, sql, request, countRoundTrips };
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
@@ -99,9 +115,9 @@ async function readRequestCount(database: string): Promise<number> {
   return stats.requests.byDatabase[database] ?? 0;
 }
 
-/** Read the 6-digit code from the newest message sent to `address`. */
-export function latestCode(mailer: MemoryMailer, address: string): string {
-  const messages = mailer.messagesTo(address);
+/** Read the 6-digit code from the newest email or SMS sent to `address`. */
+export function latestCode(outbox: { messagesTo(address: string): { text: string }[] }, address: string): string {
+  const messages = outbox.messagesTo(address);
   const match = /\b(\d{6})\b/.exec(messages.at(-1)?.text ?? "");
   if (match?.[1] === undefined) throw new Error(`No code was sent to ${address}`);
   return match[1];

@@ -3,7 +3,10 @@ import { type DependencyOverrides, provideDependencies } from "./http/dependenci
 import { handleError, handleNotFound } from "./http/errors";
 import type { AppEnv } from "./http/context";
 import { corsForConfiguredOrigins, jsonBodyGuard, requestId, securityHeaders } from "./http/middleware";
+import { limitAuthRequestsPerClient } from "./http/rate-limit";
 import { authRoutes } from "./routes/auth";
+import { codeSignInRoutes } from "./routes/code-sign-in";
+import { contactChangeRoutes } from "./routes/contact-change";
 import { devRoutes } from "./routes/dev";
 import { meRoutes } from "./routes/me";
 import { docsRoutes, opsRoutes } from "./routes/ops";
@@ -19,12 +22,15 @@ export function createApp(overrides: DependencyOverrides = {}) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use("*", requestId(), securityHeaders(), provideDependencies(overrides), corsForConfiguredOrigins());
+  app.use("/v1/auth/*", limitAuthRequestsPerClient());
   app.use("/v1/*", jsonBodyGuard());
 
   const routes = app
     .route("/", opsRoutes)
     .route("/", authRoutes)
     .route("/", meRoutes)
+    .route("/", codeSignInRoutes)
+    .route("/", contactChangeRoutes)
     .route("/", devRoutes)
     .route("/", docsRoutes);
 

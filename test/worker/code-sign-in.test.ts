@@ -11,7 +11,7 @@ function verifyCode(t: TestApp, channel: "email" | "sms", destination: string, c
   return t.request("POST", "/v1/auth/otp/verify", { body: { channel, destination, code } });
 }
 
-/** A 6-digit code that differs from `code`. */
+/** Return a 6-digit code that differs from `code`. */
 function wrongCode(code: string): string {
   return String((Number(code) + 1) % 1_000_000).padStart(6, "0");
 }
@@ -247,12 +247,12 @@ describe("sign-in code checks", () => {
 
     await requestCode(t, "email", "locked@example.com");
     const code = latestCode(t.mailer, "locked@example.com");
-    const refused = await verifyCode(t, "email", "locked@example.com", code);
+    const rejected = await verifyCode(t, "email", "locked@example.com", code);
 
-    expect(refused.status).toBe(429);
-    expect(refused.body.code).toBe("too_many_attempts");
-    expect(refused.headers.get("retry-after")).toBe(String(15 * 60));
-    expect(refused.body).not.toHaveProperty("access_token");
+    expect(rejected.status).toBe(429);
+    expect(rejected.body.code).toBe("too_many_attempts");
+    expect(rejected.headers.get("retry-after")).toBe(String(15 * 60));
+    expect(rejected.body).not.toHaveProperty("access_token");
     const sessions = await t.sql`SELECT count(*)::int AS n FROM auth_sessions WHERE user_id = ${account.user.id}`;
     expect(sessions[0]?.n).toBe(1);
 

@@ -243,6 +243,21 @@ describe("mobile change", () => {
     expect(response.body.errors).toEqual([{ path: "mobile_number", message: expect.any(String) }]);
   });
 
+  it("costs one round trip to request and two to confirm", async () => {
+    const { token } = await signUpActive(t, "mobile-trips@example.com");
+
+    const requestTrips = await t.countRoundTrips(() =>
+      t.request("POST", "/v1/me/mobile", { token, body: { mobile_number: "+919811100055" } }),
+    );
+    const code = latestCode(t.sms, "+919811100055");
+    const confirmTrips = await t.countRoundTrips(() =>
+      t.request("POST", "/v1/me/mobile/verify", { token, body: { code } }),
+    );
+
+    expect(requestTrips).toBe(1);
+    expect(confirmTrips).toBe(2);
+  });
+
   it("loses a race for the number with 409", async () => {
     const { token } = await signUpActive(t, "mobile-racer@example.com");
     await t.request("POST", "/v1/me/mobile", { token, body: { mobile_number: "+919811100077" } });

@@ -21,7 +21,7 @@ const DEFAULT_LIMITS = {
 };
 
 let ipCounter = 0;
-/** A client address no other test in this file uses, because KV is shared within the file. */
+/** Return a client address that no other test in this file uses, because KV is shared within the file. */
 function freshIp(): string {
   ipCounter++;
   return `198.51.${Math.floor(ipCounter / 250)}.${(ipCounter % 250) + 1}`;
@@ -42,11 +42,11 @@ describe("code sends per destination", () => {
     expect((await requestSmsCode(t, "+919800000001", headers)).status).toBe(202);
     t.clock.advanceSeconds(20);
 
-    const refused = await requestSmsCode(t, "+919800000001", headers);
+    const rejected = await requestSmsCode(t, "+919800000001", headers);
 
-    expect(refused.status).toBe(429);
-    expect(refused.body.code).toBe("rate_limited");
-    expect(refused.headers.get("retry-after")).toBe("40");
+    expect(rejected.status).toBe(429);
+    expect(rejected.body.code).toBe("rate_limited");
+    expect(rejected.headers.get("retry-after")).toBe("40");
     expect(t.sms.messagesTo("+919800000001")).toHaveLength(1);
   });
 
@@ -216,13 +216,13 @@ describe("code checks per client", () => {
       });
     }
 
-    const refused = await t.request("POST", "/v1/auth/email/verify", {
+    const rejected = await t.request("POST", "/v1/auth/email/verify", {
       body: { email: "check61@example.com", code: "123456" },
       headers: { "cf-connecting-ip": ip },
     });
 
-    expect(refused.status).toBe(429);
-    expect(refused.body.code).toBe("rate_limited");
+    expect(rejected.status).toBe(429);
+    expect(rejected.body.code).toBe("rate_limited");
   });
 });
 

@@ -4,7 +4,10 @@ import { handleError, handleNotFound } from "./http/errors";
 import type { AppEnv } from "./http/context";
 import { corsForConfiguredOrigins, jsonBodyGuard, requestId, securityHeaders } from "./http/middleware";
 import { requestLog } from "./http/request-log";
+import { limitAuthRequestsPerClient } from "./http/rate-limit";
 import { authRoutes } from "./routes/auth";
+import { codeSignInRoutes } from "./routes/code-sign-in";
+import { contactChangeRoutes } from "./routes/contact-change";
 import { devRoutes } from "./routes/dev";
 import { meRoutes } from "./routes/me";
 import { devOAuthRoutes } from "./routes/dev-oauth";
@@ -29,6 +32,7 @@ export function createApp(overrides: DependencyOverrides = {}) {
   // Outermost, so its line records the final status, including error and CORS responses.
   app.use("*", requestLog(overrides.logSink));
   app.use("*", requestId(), securityHeaders(), provideDependencies(overrides), corsForConfiguredOrigins());
+  app.use("/v1/auth/*", limitAuthRequestsPerClient());
   app.use("/v1/*", jsonBodyGuard());
 
   const routes = app
@@ -41,6 +45,8 @@ export function createApp(overrides: DependencyOverrides = {}) {
     .route("/", profileRoutes)
     .route("/", kycRoutes)
     .route("/", adminRoutes)
+    .route("/", codeSignInRoutes)
+    .route("/", contactChangeRoutes)
     .route("/", devRoutes)
     .route("/", devOAuthRoutes)
     .route("/", docsRoutes);

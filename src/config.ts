@@ -2,6 +2,8 @@ import { type EncryptionKeyring, parseEncryptionKeyring } from "./crypto/encrypt
 import { parseSigningKeys, type SigningKeys } from "./crypto/jwt";
 import { COMMON_PASSWORDS_MIN_LENGTH } from "./data/common-passwords";
 import { OAUTH_PROVIDERS } from "./db/schema";
+import { parseRateLimitSettings, type RateLimitSettingBindings, type RateLimitSettings } from "./lib/rate-limit-rules";
+import { parseSmsSettings, type SmsSettingBindings, type SmsSettings } from "./lib/sms-settings";
 
 export const ENVIRONMENTS = ["development", "test", "preview", "production"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -43,7 +45,7 @@ export interface SettingBindings {
   KYC_RETENTION_DAYS?: string;
 }
 
-export type Bindings = Env & SecretBindings & SettingBindings;
+export type Bindings = Env & SecretBindings & SettingBindings & SmsSettingBindings & RateLimitSettingBindings;
 
 export interface Config {
   environment: Environment;
@@ -61,6 +63,8 @@ export interface Config {
   mail: { from: string; replyTo: string | undefined; resendApiKey: string | undefined };
   passwordMinLength: number;
   defaultPhoneRegion: string;
+  sms: SmsSettings;
+  rateLimits: RateLimitSettings;
   /** Whether new passwords are checked against the Pwned Passwords range API (fails open). */
   breachedPasswordCheck: boolean;
   /** Days KYC details and documents outlive a deleted account; 0 deletes them with it. */
@@ -189,6 +193,8 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     bindings.BREACHED_PASSWORD_CHECK,
     problems,
   );
+  const sms = parseSmsSettings(bindings, isLocal, problems);
+  const rateLimits = parseRateLimitSettings(bindings, problems);
 
   if (problems.length > 0 || keys === undefined || encryptionKeys === undefined) {
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}.`);
@@ -218,6 +224,8 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     oauth,
     breachedPasswordCheck,
     kycRetentionDays,
+    sms,
+    rateLimits,
   };
 }
 

@@ -76,3 +76,26 @@ export function kycRejectedMail(reason: string, appUrl: string): MailContent {
     `Update your details or documents at ${appUrl} and submit them again.`,
   ]);
 }
+
+// One-time codes for sign-in and contact changes, and the notice an old address gets.
+
+export function signInCodeMail(code: string, expiresInMinutes: number): MailContent {
+  return compose(`Your ${PRODUCT_NAME} sign-in code is ${code}`, [
+    `Your sign-in code is ${code}.`,
+    `It expires in ${expiresInMinutes} minutes and works once. If you did not try to sign in, ignore this email: without the code nobody can sign in with it.`,
+  ]);
+}
+
+export function emailChangeCodeMail(code: string, expiresInMinutes: number): MailContent {
+  return compose(`Confirm your new ${PRODUCT_NAME} email address`, [
+    `Enter ${code} to make this the email address of your ${PRODUCT_NAME} account.`,
+    `The code expires in ${expiresInMinutes} minutes and works once. If you did not ask for this change, ignore this email: nothing changes without the code.`,
+  ]);
+}
+
+export function emailChangedNoticeMail(maskedNewEmail: string, appUrl: string): MailContent {
+  return compose(`Your ${PRODUCT_NAME} email address was changed`, [
+    `The email address of your ${PRODUCT_NAME} account was changed to ${maskedNewEmail}. This address no longer signs in to it.`,
+    `If you made this change, there is nothing to do. If you did not, your account may be in someone else's hands: contact support through ${appUrl} at once.`,
+  ]);
+}

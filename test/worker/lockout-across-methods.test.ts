@@ -33,3 +33,34 @@ describe("lockout across sign-in methods", () => {
     expect((await login(t, "locked-everywhere@example.com", PASSWORD)).status).toBe(200);
   });
 });
+
+describe("lockout of accounts without a password", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+
+  it("refuses code sign-in after password failures on a passwordless account", async () => {
+    const first = await signInByCode(t, "+919876543210");
+    expect(first.status).toBe(200);
+    expect(first.body.created).toBe(true);
+
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await login(t, "+919876543210", "not the right password");
+    }
+    const locked = await signInByCode(t, "+919876543210");
+    expect(locked.status).toBe(429);
+    expect(locked.body.code).toBe("too_many_attempts");
+    expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(0);
+
+    t.clock.advanceSeconds(15 * 60 + 1);
+    expect((await signInByCode(t, "+919876543210")).status).toBe(200);
+  });
+});
+
+async function signInByCode(t: TestApp, number: string) {
+  const requested = await t.request("POST", "/v1/auth/otp/request", { body: { channel: "sms", destination: number } });
+  expect(requested.status).toBe(202);
+  const code = latestCode(t.sms, number);
+  return t.request("POST", "/v1/auth/otp/verify", { body: { channel: "sms", destination: number, code } });
+}

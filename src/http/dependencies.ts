@@ -14,6 +14,8 @@ export interface DependencyOverrides {
   mailer?: Mailer;
   clock?: Clock;
   logSink?: LogSink;
+  /** The database time budget per request; fault tests shorten it instead of waiting 10 s. */
+  databaseTimeoutMs?: number;
 }
 
 // Parsing configuration imports signing keys, so it runs once per bindings object. Workers keep
@@ -47,7 +49,7 @@ export function provideDependencies(overrides: DependencyOverrides = {}): Middle
     const deps: Dependencies = {
       requestId: c.get("requestId"),
       config,
-      db: createDatabase(config.database),
+      db: createDatabase(config.database, overrides.databaseTimeoutMs),
       mailer: overrides.mailer ?? createMailer(config, c.env, clock),
       clock,
       log: createLogger(c.get("requestId"), overrides.logSink),

@@ -2,6 +2,7 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { neon, neonConfig } from "@neondatabase/serverless";
 import { MemoryMailer } from "../../../src/adapters/mail/mailer";
 import { createApp } from "../../../src/app";
+import type { DependencyOverrides } from "../../../src/http/dependencies";
 import { FrozenClock } from "./clock";
 
 export interface TestRequestOptions {
@@ -32,7 +33,14 @@ export async function dropTestDatabases(): Promise<void> {
   );
 }
 
-export async function createTestApp() {
+export interface TestAppOptions {
+  /** Replaces or adds dependency overrides; `mailer: undefined` selects the configured mailer. */
+  overrides?: DependencyOverrides;
+  /** Replaces bindings, such as a failing KV namespace or another database endpoint. */
+  bindings?: Partial<typeof env>;
+}
+
+export async function createTestApp(options: TestAppOptions = {}) {
   const database = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
   const created = await fetch(`${env.NEON_ADMIN_ORIGIN}/_neon_local/databases`, {
     method: "POST",
@@ -43,11 +51,11 @@ export async function createTestApp() {
     throw new Error(`Creating test database failed: HTTP ${created.status} ${await created.text()}`);
 
   const connectionString = `postgres://test@db.localtest.me/${database}`;
-  const bindings = { ...env, DATABASE_URL: connectionString };
+  const bindings = { ...env, DATABASE_URL: connectionString, ...options.bindings };
   const mailer = new MemoryMailer();
   const clock = new FrozenClock();
   const logs: string[] = [];
-  const app = createApp({ mailer, clock, logSink: (line) => logs.push(line) });
+  const app = createApp({ mailer, clock, logSink: (line) => logs.push(line), ...options.overrides });
   // The app sets this on its first request; `t.sql` may run before any request.
   neonConfig.fetchEndpoint = env.NEON_FETCH_ENDPOINT;
   const sql = neon(connectionString);

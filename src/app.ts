@@ -4,10 +4,20 @@ import { handleError, handleNotFound } from "./http/errors";
 import type { AppEnv } from "./http/context";
 import { corsForConfiguredOrigins, jsonBodyGuard, requestId, securityHeaders } from "./http/middleware";
 import { requestLog } from "./http/request-log";
+import { limitAuthRequestsPerClient } from "./http/rate-limit";
 import { authRoutes } from "./routes/auth";
+import { codeSignInRoutes } from "./routes/code-sign-in";
+import { contactChangeRoutes } from "./routes/contact-change";
 import { devRoutes } from "./routes/dev";
 import { meRoutes } from "./routes/me";
+import { devOAuthRoutes } from "./routes/dev-oauth";
+import { oauthRoutes } from "./routes/oauth";
 import { docsRoutes, opsRoutes } from "./routes/ops";
+import { passwordRoutes } from "./routes/password";
+import { sessionRoutes } from "./routes/sessions";
+import { adminRoutes } from "./routes/admin";
+import { kycRoutes } from "./routes/kyc";
+import { profileRoutes } from "./routes/profile";
 import { validationHook } from "./routes/schemas";
 
 export const API_VERSION = "1.0.0";
@@ -22,13 +32,23 @@ export function createApp(overrides: DependencyOverrides = {}) {
   // Outermost, so its line records the final status, including error and CORS responses.
   app.use("*", requestLog(overrides.logSink));
   app.use("*", requestId(), securityHeaders(), provideDependencies(overrides), corsForConfiguredOrigins());
+  app.use("/v1/auth/*", limitAuthRequestsPerClient());
   app.use("/v1/*", jsonBodyGuard());
 
   const routes = app
     .route("/", opsRoutes)
     .route("/", authRoutes)
     .route("/", meRoutes)
+    .route("/", oauthRoutes)
+    .route("/", sessionRoutes)
+    .route("/", passwordRoutes)
+    .route("/", profileRoutes)
+    .route("/", kycRoutes)
+    .route("/", adminRoutes)
+    .route("/", codeSignInRoutes)
+    .route("/", contactChangeRoutes)
     .route("/", devRoutes)
+    .route("/", devOAuthRoutes)
     .route("/", docsRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

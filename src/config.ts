@@ -1,6 +1,9 @@
 import { type EncryptionKeyring, parseEncryptionKeyring } from "./crypto/encryption";
 import { parseSigningKeys, type SigningKeys } from "./crypto/jwt";
 import { COMMON_PASSWORDS_MIN_LENGTH } from "./data/common-passwords";
+import { OAUTH_PROVIDERS } from "./db/schema";
+import { parseRateLimitSettings, type RateLimitSettingBindings, type RateLimitSettings } from "./lib/rate-limit-rules";
+import { parseSmsSettings, type SmsSettingBindings, type SmsSettings } from "./lib/sms-settings";
 
 export const ENVIRONMENTS = ["development", "test", "preview", "production"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -14,6 +17,9 @@ export interface SecretBindings {
   REFRESH_TOKEN_KEY?: string;
   ENCRYPTION_KEYS?: string;
   RESEND_API_KEY?: string;
+  GOOGLE_CLIENT_SECRET?: string;
+  GITHUB_CLIENT_SECRET?: string;
+  FACEBOOK_CLIENT_SECRET?: string;
 }
 
 /** Plain settings from `[vars]` in wrangler.toml or `.dev.vars`; every one is optional here. */
@@ -31,9 +37,15 @@ export interface SettingBindings {
   DEFAULT_PHONE_REGION?: string;
   REVOKED_SESSION_RETENTION_DAYS?: string;
   AUDIT_RETENTION_DAYS?: string;
+  GOOGLE_CLIENT_ID?: string;
+  GITHUB_CLIENT_ID?: string;
+  FACEBOOK_CLIENT_ID?: string;
+  OAUTH_STORE_PROVIDER_TOKENS?: string;
+  BREACHED_PASSWORD_CHECK?: string;
+  KYC_RETENTION_DAYS?: string;
 }
 
-export type Bindings = Env & SecretBindings & SettingBindings;
+export type Bindings = Env & SecretBindings & SettingBindings & SmsSettingBindings & RateLimitSettingBindings;
 
 export interface Config {
   environment: Environment;
@@ -51,8 +63,29 @@ export interface Config {
   mail: { from: string; replyTo: string | undefined; resendApiKey: string | undefined };
   passwordMinLength: number;
   defaultPhoneRegion: string;
+  sms: SmsSettings;
+  rateLimits: RateLimitSettings;
+  /** Whether new passwords are checked against the Pwned Passwords range API (fails open). */
+  breachedPasswordCheck: boolean;
+  /** Days KYC details and documents outlive a deleted account; 0 deletes them with it. */
+  kycRetentionDays: number;
   /** How long the scheduled cleanup keeps revoked sessions and audit events, in days. */
   retention: { revokedSessionDays: number; auditEventDays: number };
+  oauth: OAuthConfig;
+}
+
+export type OAuthProviderName = (typeof OAUTH_PROVIDERS)[number];
+
+export interface OAuthClientCredentials {
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface OAuthConfig {
+  /** Providers with real credentials. In development the others are served by the fake provider. */
+  providers: Partial<Record<OAuthProviderName, OAuthClientCredentials>>;
+  /** Whether provider access and refresh tokens are kept (encrypted) in oauth_accounts. */
+  storeProviderTokens: boolean;
 }
 
 export class ConfigError extends Error {
@@ -153,6 +186,15 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     ),
     auditEventDays: parseIntegerSetting("AUDIT_RETENTION_DAYS", bindings.AUDIT_RETENTION_DAYS, 400, 1, 3650, problems),
   };
+  const oauth = parseOAuthConfig(bindings, problems);
+  const kycRetentionDays = parseIntegerSetting("KYC_RETENTION_DAYS", bindings.KYC_RETENTION_DAYS, 0, 0, 3650, problems);
+  const breachedPasswordCheck = parseBooleanSetting(
+    "BREACHED_PASSWORD_CHECK",
+    bindings.BREACHED_PASSWORD_CHECK,
+    problems,
+  );
+  const sms = parseSmsSettings(bindings, isLocal, problems);
+  const rateLimits = parseRateLimitSettings(bindings, problems);
 
   if (problems.length > 0 || keys === undefined || encryptionKeys === undefined) {
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}.`);
@@ -179,7 +221,40 @@ export async function parseConfig(bindings: Bindings): Promise<Config> {
     passwordMinLength,
     defaultPhoneRegion,
     retention,
+    oauth,
+    breachedPasswordCheck,
+    kycRetentionDays,
+    sms,
+    rateLimits,
   };
+}
+
+const OAUTH_CREDENTIAL_SETTINGS = {
+  google: { id: "GOOGLE_CLIENT_ID", secret: "GOOGLE_CLIENT_SECRET" },
+  github: { id: "GITHUB_CLIENT_ID", secret: "GITHUB_CLIENT_SECRET" },
+  facebook: { id: "FACEBOOK_CLIENT_ID", secret: "FACEBOOK_CLIENT_SECRET" },
+} as const satisfies Record<OAuthProviderName, { id: keyof Bindings; secret: keyof Bindings }>;
+
+/** Read each provider's client id and secret. Set both or neither, because one alone is a mistake. */
+function parseOAuthConfig(bindings: Bindings, problems: string[]): OAuthConfig {
+  const providers: OAuthConfig["providers"] = {};
+  for (const provider of OAUTH_PROVIDERS) {
+    const names = OAUTH_CREDENTIAL_SETTINGS[provider];
+    const clientId = bindings[names.id]?.trim() || undefined;
+    const clientSecret = bindings[names.secret]?.trim() || undefined;
+    if (clientId !== undefined && clientSecret !== undefined) {
+      providers[provider] = { clientId, clientSecret };
+    } else if (clientId !== undefined || clientSecret !== undefined) {
+      const [set, missing] = clientId !== undefined ? [names.id, names.secret] : [names.secret, names.id];
+      problems.push(`${missing} is not set but ${set} is; set both to enable ${provider} sign-in, or neither`);
+    }
+  }
+
+  const storeTokens = (bindings.OAUTH_STORE_PROVIDER_TOKENS?.trim() || "false").toLowerCase();
+  if (storeTokens !== "true" && storeTokens !== "false") {
+    problems.push(`OAUTH_STORE_PROVIDER_TOKENS must be true or false, got "${storeTokens}"`);
+  }
+  return { providers, storeProviderTokens: storeTokens === "true" };
 }
 
 function parseEnvironment(value: string | undefined, problems: string[]): Environment {
@@ -235,4 +310,12 @@ function parseIntegerSetting(
     return fallback;
   }
   return parsed;
+}
+
+function parseBooleanSetting(name: string, value: string | undefined, problems: string[]): boolean {
+  const text = value?.trim().toLowerCase() ?? "";
+  if (text === "" || text === "false") return false;
+  if (text === "true") return true;
+  problems.push(`${name} must be true or false, got "${value}"`);
+  return false;
 }

@@ -44,6 +44,10 @@ export async function startNeonLocal(options: NeonLocalOptions): Promise<NeonLoc
   const server = createServer((request, response) => {
     void handleRequest(context, request, response);
   });
+  // Node closes idle keep-alive sockets after 5 s by default. A client such as workerd can pick
+  // such a socket from its pool just as it closes and then fails with "Network connection lost",
+  // so idle sockets stay open longer than any client keeps them.
+  server.keepAliveTimeout = 120_000;
   server.on("clientError", (_error, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
   });

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { type AccessTokenClaims, verifyAccessToken } from "../crypto/jwt";
 import { USER_ROLES } from "../db/schema";
 import type { AppEnv, Caller } from "./context";
@@ -13,29 +13,48 @@ const BEARER_PATTERN = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)
  */
 export function requireAccessToken(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const match = BEARER_PATTERN.exec(c.req.header("authorization") ?? "");
-    if (match?.[1] === undefined) {
+    const caller = await readCaller(c);
+    if (caller === "missing") {
       return problemResponse(c, "unauthorized", "Send a valid access token as `Authorization: Bearer <token>`.", {
         headers: { "www-authenticate": "Bearer" },
       });
     }
-
-    const { config, clock } = c.get("deps");
-    const verified = await verifyAccessToken(config.jwt.keys, match[1], {
-      issuer: config.jwt.issuer,
-      audience: config.jwt.audience,
-      now: clock.now(),
-    });
-    if (!verified.ok || !isCallerClaims(verified.claims)) {
+    if (caller === "invalid") {
       return problemResponse(c, "unauthorized", "The access token is invalid or expired.", {
         headers: { "www-authenticate": 'Bearer error="invalid_token"' },
       });
     }
 
-    const caller: Caller = { userId: verified.claims.sub, sessionId: verified.claims.sid, role: verified.claims.role };
     c.set("caller", caller);
     await next();
   };
+}
+
+/**
+ * Expose the caller when a valid access token is sent, and continue without one otherwise. For
+ * routes such as logout that also accept another credential, e.g. a refresh token in the body.
+ */
+export function acceptAccessToken(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const caller = await readCaller(c);
+    if (caller !== "missing" && caller !== "invalid") c.set("caller", caller);
+    await next();
+  };
+}
+
+async function readCaller(c: Context<AppEnv>): Promise<Caller | "missing" | "invalid"> {
+  const match = BEARER_PATTERN.exec(c.req.header("authorization") ?? "");
+  if (match?.[1] === undefined) return "missing";
+
+  const { config, clock } = c.get("deps");
+  const verified = await verifyAccessToken(config.jwt.keys, match[1], {
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    now: clock.now(),
+  });
+  if (!verified.ok || !isCallerClaims(verified.claims)) return "invalid";
+
+  return { userId: verified.claims.sub, sessionId: verified.claims.sid, role: verified.claims.role };
 }
 
 function isCallerClaims(claims: AccessTokenClaims): claims is AccessTokenClaims & { role: Caller["role"] } {

@@ -1,4 +1,6 @@
 import type { Mailer } from "../adapters/mail/mailer";
+import type { RateLimiter } from "../adapters/rate-limit";
+import type { SmsSender } from "../adapters/sms/sender";
 import type { Bindings, Config } from "../config";
 import type { Database } from "../db/client";
 import type { Clock } from "../lib/clock";
@@ -10,6 +12,10 @@ export interface Dependencies {
   config: Config;
   db: Database;
   mailer: Mailer;
+  sms: SmsSender;
+  rateLimiter: RateLimiter;
+  /** The client address from `CF-Connecting-IP` only, canonicalised; null when absent or invalid. */
+  clientIp: string | null;
   clock: Clock;
   log: Logger;
   kv: KVNamespace;

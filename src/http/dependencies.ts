@@ -3,6 +3,10 @@ import type { Mailer } from "../adapters/mail/mailer";
 import { OutboxMailer } from "../adapters/mail/outbox-mailer";
 import { ResendMailer } from "../adapters/mail/resend";
 import { DevelopmentOutbox } from "../adapters/outbox";
+import { KvRateLimiter, type RateLimiter } from "../adapters/rate-limit";
+import { createSmsSender } from "../adapters/sms/create";
+import type { SmsSender } from "../adapters/sms/sender";
+import { parseClientIp } from "../lib/client-ip";
 import { type Bindings, type Config, parseConfig } from "../config";
 import { createDatabase } from "../db/client";
 import { type Clock, systemClock } from "../lib/clock";
@@ -14,6 +18,8 @@ export interface DependencyOverrides {
   mailer?: Mailer;
   clock?: Clock;
   logSink?: LogSink;
+  sms?: SmsSender;
+  rateLimiter?: RateLimiter;
   /** The database time budget per request; fault tests shorten it instead of waiting 10 s. */
   databaseTimeoutMs?: number;
 }
@@ -51,6 +57,9 @@ export function provideDependencies(overrides: DependencyOverrides = {}): Middle
       config,
       db: createDatabase(config.database, overrides.databaseTimeoutMs),
       mailer: overrides.mailer ?? createMailer(config, c.env, clock),
+      sms: overrides.sms ?? createSmsSender(config, c.env.OTP_KV, clock),
+      rateLimiter: overrides.rateLimiter ?? new KvRateLimiter(c.env.OTP_KV),
+      clientIp: parseClientIp(c.req.header("cf-connecting-ip")),
       clock,
       log: createLogger(c.get("requestId"), overrides.logSink),
       kv: c.env.OTP_KV,

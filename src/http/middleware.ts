@@ -45,12 +45,17 @@ export function securityHeaders(): MiddlewareHandler<AppEnv> {
       path.startsWith("/v1/me/") ||
       path.startsWith("/v1/admin/")
     ) {
-      headers.set("cache-control", "no-store");
+      // A handler may set a stricter value that includes no-store, such as "private, no-store".
+      if (!headers.get("cache-control")?.includes("no-store")) headers.set("cache-control", "no-store");
     } else if (!headers.has("cache-control")) {
       headers.set("cache-control", "no-store");
     }
   };
 }
+
+// Starting a provider link sets the cookie that binds the flow to the browser, so that one
+// endpoint lets clients send and receive cookies.
+const CREDENTIALED_PATH = /^\/v1\/me\/oauth\/[^/]+\/link$/;
 
 /** CORS for the configured origins only, compared exactly; `null` and unknown origins get no grant. */
 export function corsForConfiguredOrigins(): MiddlewareHandler<AppEnv> {
@@ -62,12 +67,16 @@ export function corsForConfiguredOrigins(): MiddlewareHandler<AppEnv> {
       allowHeaders: ["authorization", "content-type", "x-request-id"],
       exposeHeaders: ["x-request-id", "retry-after"],
       maxAge: 600,
+      credentials: CREDENTIALED_PATH.test(c.req.path),
     });
     return handler(c, next);
   };
 }
 
 const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+// KYC document uploads carry raw file bytes; their route checks type and size itself.
+const RAW_UPLOAD_PATH = /^\/v1\/me\/kyc\/documents\/[^/]+$/;
 
 function hasBody(request: Request): boolean {
   const length = request.headers.get("content-length");
@@ -82,6 +91,7 @@ function hasBody(request: Request): boolean {
 export function jsonBodyGuard(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (!METHODS_WITH_BODY.has(c.req.method) || !hasBody(c.req.raw)) return next();
+    if (c.req.method === "PUT" && RAW_UPLOAD_PATH.test(c.req.path)) return next();
 
     const contentType = c.req.header("content-type") ?? "";
     const mediaType = contentType.split(";")[0]?.trim().toLowerCase();

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError } from "../errors";
 import type { AppEnv } from "../http/context";
+import { rateLimitedError } from "../http/rate-limit";
 import { verifyEmailAndSignIn } from "../services/email-verification";
 import { resendSignUpCode, signUp } from "../services/sign-up";
 import {
@@ -85,6 +86,7 @@ export const authRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
     const result = await signUp(c.get("deps"), input);
     if (!result.ok) {
       if (result.reason === "username_taken") throw new ApiError("username_taken", "That username is already taken.");
+      if (result.reason === "rate_limited") throw rateLimitedError(result.retryAfterSeconds);
       throw new ApiError("validation_failed", result.error.message, { errors: [result.error] });
     }
     return c.json(result.body, 202);
@@ -93,10 +95,15 @@ export const authRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
     const input = c.req.valid("json");
     const userAgent = c.req.header("user-agent")?.slice(0, MAX_USER_AGENT_LENGTH);
     const result = await verifyEmailAndSignIn(c.get("deps"), { ...input, userAgent });
-    if (!result.ok) throw new ApiError("invalid_code", "The code is wrong, expired, already used, or out of attempts.");
+    if (!result.ok) {
+      if (result.reason === "rate_limited") throw rateLimitedError(result.retryAfterSeconds);
+      throw new ApiError("invalid_code", "The code is wrong, expired, already used, or out of attempts.");
+    }
     return c.json(result.tokens, 200);
   })
   .openapi(resendRoute, async (c) => {
     const { email } = c.req.valid("json");
-    return c.json(await resendSignUpCode(c.get("deps"), email), 202);
+    const result = await resendSignUpCode(c.get("deps"), email);
+    if (!result.ok) throw rateLimitedError(result.retryAfterSeconds);
+    return c.json(result.body, 202);
   });

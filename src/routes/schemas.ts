@@ -128,3 +128,24 @@ export const VerificationRequiredSchema = z
   .openapi("VerificationRequired");
 
 export const bearerSecurity = [{ bearerAuth: [] }];
+
+// One-time codes by email or SMS: sign-in and contact changes.
+
+export const CodeChannelSchema = z
+  .enum(["email", "sms"])
+  .openapi({ description: "Where the code goes: an email address, or a mobile number by SMS." });
+
+export const MobileNumberSchema = z.string().trim().min(1).max(32).openapi({
+  example: "+919876543210",
+  description:
+    "A mobile number that can receive SMS: E.164, or a national number read in the service's default region. Fixed lines are rejected.",
+});
+
+export const CodeSentSchema = z
+  .object({
+    status: z.literal("code_sent"),
+    channel: CodeChannelSchema,
+    destination: z.string().openapi({ example: "+91******10", description: "The address or number, masked." }),
+    expires_in: z.number().int().openapi({ example: 600, description: "Seconds until the code expires." }),
+  })
+  .openapi("CodeSent");

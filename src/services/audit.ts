@@ -18,6 +18,7 @@ export const AUDIT_ACTIONS = [
   "oauth.linked",
   "oauth.unlinked",
   "profile.updated",
+  "kyc.updated",
   "kyc.submitted",
   "kyc.document_uploaded",
   "kyc.viewed",

@@ -1,12 +1,16 @@
 import { sql } from "drizzle-orm";
 import type { Dependencies } from "../http/context";
-import { CODE_MAX_ATTEMPTS, hashCode } from "./one-time-codes";
+import { type CodeBinding, consumeCodeStatement, hashCode } from "./one-time-codes";
 import { auditEventStatement, logSecurityEvent } from "./audit";
+import { limitCodeCheck } from "./rate-limit";
 import { openSessionStatement, prepareNewSession } from "./sessions";
 import { buildTokenResponse, type TokenResponse } from "./tokens";
 import { toUserView, type UserRow } from "./user-view";
 
-export type VerifyEmailResult = { ok: true; tokens: TokenResponse } | { ok: false; reason: "invalid_code" };
+export type VerifyEmailResult =
+  | { ok: true; tokens: TokenResponse }
+  | { ok: false; reason: "invalid_code" }
+  | { ok: false; reason: "rate_limited"; retryAfterSeconds: number };
 
 type ActivatedRow = UserRow & { session_id: string };
 
@@ -21,26 +25,19 @@ export async function verifyEmailAndSignIn(
   input: { email: string; code: string; userAgent: string | undefined },
 ): Promise<VerifyEmailResult> {
   const { config, db, clock } = deps;
+  const limit = await limitCodeCheck(deps);
+  if (!limit.allowed) return { ok: false, reason: "rate_limited", retryAfterSeconds: limit.retryAfterSeconds };
+
   const now = clock.now();
   const nowText = now.toISOString();
-  const codeHash = await hashCode(
-    config.codeHashKey,
-    { purpose: "signup", channel: "email", destination: input.email },
-    input.code,
-  );
+  const binding: CodeBinding = { purpose: "signup", channel: "email", destination: input.email };
+  const codeHash = await hashCode(config.codeHashKey, binding, input.code);
   const session = await prepareNewSession(now);
+  const notLocked = sql`NOT EXISTS (
+    SELECT 1 FROM auth_credentials AS c WHERE c.user_id = v.user_id AND c.locked_until > ${nowText}::timestamptz)`;
 
   const result = await db.execute<ActivatedRow>(sql`
-    WITH consumed AS (
-      UPDATE verifications AS v
-      SET attempts = v.attempts + 1,
-          consumed_at = CASE WHEN v.code_hash = ${codeHash} THEN ${nowText}::timestamptz END
-      WHERE v.purpose = 'signup' AND v.type = 'email' AND v.identifier = ${input.email}
-        AND v.consumed_at IS NULL AND v.expires_at > ${nowText}::timestamptz AND v.attempts < ${CODE_MAX_ATTEMPTS}
-        AND NOT EXISTS (
-          SELECT 1 FROM auth_credentials AS c WHERE c.user_id = v.user_id AND c.locked_until > ${nowText}::timestamptz)
-      RETURNING v.user_id, v.code_hash = ${codeHash} AS matched
-    ),
+    WITH consumed AS (${consumeCodeStatement(binding, codeHash, now, notLocked)}),
     activated AS (
       UPDATE users AS u
       SET status = 'active', is_email_verified = true, last_login_at = ${nowText}::timestamptz, updated_at = ${nowText}::timestamptz

@@ -4,8 +4,15 @@ import { hashPassword } from "../crypto/password-hash";
 import type { FieldError } from "../errors";
 import type { Dependencies } from "../http/context";
 import { maskEmail } from "../lib/mask";
-import { CODE_TTL_SECONDS, type CodeBinding, createCode, upsertCodeStatement } from "./one-time-codes";
+import {
+  CODE_TTL_SECONDS,
+  type CodeBinding,
+  createCode,
+  deliverStoredCode,
+  upsertCodeStatement,
+} from "./one-time-codes";
 import { checkPasswordPolicy } from "./password-policy";
+import { codeResendIntervalSeconds, limitCodeSend, limitSignUp } from "./rate-limit";
 
 export interface VerificationRequired {
   status: "verification_required";
@@ -17,6 +24,7 @@ export interface VerificationRequired {
 export type SignUpResult =
   | { ok: true; body: VerificationRequired }
   | { ok: false; reason: "username_taken" }
+  | { ok: false; reason: "rate_limited"; retryAfterSeconds: number }
   | { ok: false; reason: "weak_password"; error: FieldError };
 
 type ExistingAccount = {
@@ -54,6 +62,10 @@ export async function signUp(
   const policyError = checkPasswordPolicy(input.password, config.passwordMinLength, input);
   if (policyError !== null) return { ok: false, reason: "weak_password", error: policyError };
 
+  // Counted before any work, and whatever the address's state, so a 429 reveals nothing about it.
+  const limit = await limitSignUp(deps, input.email);
+  if (!limit.allowed) return { ok: false, reason: "rate_limited", retryAfterSeconds: limit.retryAfterSeconds };
+
   // Hash before looking anything up, so every path spends the same time on it.
   const password = await hashPassword(input.password, config.passwordPepper);
   const username = input.username ?? null;
@@ -80,8 +92,9 @@ export async function signUp(
   const { code, codeHash } = await createCode(config.codeHashKey, signUpBinding(input.email));
   const pendingAccount = sql`SELECT id FROM users WHERE email = ${input.email} AND status = 'pending_verification'`;
   let created: { rows: { id: string }[] };
+  let stored: { rows: { id: number }[] };
   try {
-    [created] = await db.batch([
+    [created, , stored] = await db.batch([
       db.execute<{ id: string }>(sql`
         INSERT INTO users (email, username, status, created_at, updated_at)
         VALUES (${input.email}, ${username}, 'pending_verification', ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz)
@@ -95,7 +108,11 @@ export async function signUp(
         FROM (${pendingAccount}) AS pending
         ON CONFLICT (user_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, password_algo = EXCLUDED.password_algo,
           password_set_at = EXCLUDED.password_set_at, updated_at = EXCLUDED.updated_at`),
-      db.execute(upsertCodeStatement(signUpBinding(input.email), codeHash, now, pendingAccount)),
+      db.execute<{ id: number }>(
+        sql`${upsertCodeStatement(signUpBinding(input.email), codeHash, now, pendingAccount, {
+          minimumIntervalSeconds: codeResendIntervalSeconds(deps),
+        })} RETURNING id`,
+      ),
     ]);
   } catch (error) {
     if (isUniqueViolation(error, "users_username_lower_key")) return { ok: false, reason: "username_taken" };
@@ -108,32 +125,49 @@ export async function signUp(
     return { ok: true, body: verificationRequired(input.email) };
   }
 
-  await deps.mailer.send({ to: input.email, ...verificationCodeMail(code, CODE_TTL_SECONDS / 60) });
+  if (stored.rows.length === 0) {
+    // A parallel request sent a code within the resend interval; that code stays the live one.
+    deps.log.info("signup_code_not_resent", { user_id: created.rows[0]?.id });
+    return { ok: true, body: verificationRequired(input.email) };
+  }
+
+  await deliverStoredCode(deps, signUpBinding(input.email), code, codeHash);
   deps.log.info("signup_code_sent", { user_id: created.rows[0]?.id });
   return { ok: true, body: verificationRequired(input.email) };
 }
+
+export type ResendResult =
+  | { ok: true; body: VerificationRequired }
+  | { ok: false; reason: "rate_limited"; retryAfterSeconds: number };
 
 /**
  * Send a fresh sign-up code to a pending account, or a notice to an active one, and nothing to an
  * unknown address. The mail goes out after the response, so timing does not reveal which case ran.
  */
-export async function resendSignUpCode(deps: Dependencies, email: string): Promise<VerificationRequired> {
+export async function resendSignUpCode(deps: Dependencies, email: string): Promise<ResendResult> {
   const { config, db, clock } = deps;
+  const limit = await limitCodeSend(deps, email);
+  if (!limit.allowed) return { ok: false, reason: "rate_limited", retryAfterSeconds: limit.retryAfterSeconds };
+
   const now = clock.now();
   const { code, codeHash } = await createCode(config.codeHashKey, signUpBinding(email));
   const pendingAccount = sql`SELECT id FROM users WHERE email = ${email} AND status = 'pending_verification'`;
+  const upsert = upsertCodeStatement(signUpBinding(email), codeHash, now, pendingAccount, {
+    minimumIntervalSeconds: codeResendIntervalSeconds(deps),
+  });
 
-  const result = await db.execute<{ status: string }>(sql`
-    WITH stored AS (${upsertCodeStatement(signUpBinding(email), codeHash, now, pendingAccount)} RETURNING id)
-    SELECT status FROM users WHERE email = ${email}`);
+  const result = await db.execute<{ status: string; stored: boolean }>(sql`
+    WITH stored AS (${upsert} RETURNING id)
+    SELECT status, EXISTS (SELECT 1 FROM stored) AS stored FROM users WHERE email = ${email}`);
   const status = result.rows[0]?.status;
 
-  if (status === "pending_verification") {
+  // Without a stored code, a parallel request sent one within the resend interval; nothing is sent.
+  if (status === "pending_verification" && result.rows[0]?.stored === true) {
     deps.waitUntil(deps.mailer.send({ to: email, ...verificationCodeMail(code, CODE_TTL_SECONDS / 60) }));
   } else if (status === "active" || status === "suspended") {
     deps.waitUntil(deps.mailer.send({ to: email, ...accountExistsMail(config.appUrl) }));
   }
-  return verificationRequired(email);
+  return { ok: true, body: verificationRequired(email) };
 }
 
 async function notifyExistingAccount(deps: Dependencies, email: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { type SQL, sql } from "drizzle-orm";
 import { toIsoString } from "../db/rows";
 import type { USER_ROLES, USER_STATUSES } from "../db/schema";
 
@@ -39,6 +40,15 @@ export interface UserView {
 /** The column list that `UserRow` expects, for raw SQL that returns a user. */
 export const USER_COLUMNS =
   "id, username, email, mobile_number, status, role, is_email_verified, is_mobile_verified, profile_setup_at, last_login_at, created_at, updated_at";
+
+/** Build the `UserRow` column list prefixed with a table alias, for statements that join users to other tables. */
+export function userColumnsOf(alias: string): SQL {
+  return sql.raw(
+    USER_COLUMNS.split(", ")
+      .map((column) => `${alias}.${column}`)
+      .join(", "),
+  );
+}
 
 export function toUserView(row: UserRow): UserView {
   return {

@@ -1,6 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { neon, neonConfig } from "@neondatabase/serverless";
-import { MemoryMailer } from "../../../src/adapters/mail/mailer";
+import { type Mailer, MemoryMailer } from "../../../src/adapters/mail/mailer";
+import { MemorySmsSender, type SmsSender } from "../../../src/adapters/sms/sender";
 import { createApp } from "../../../src/app";
 import type { DependencyOverrides } from "../../../src/http/dependencies";
 import { FrozenClock } from "./clock";
@@ -34,10 +35,16 @@ export async function dropTestDatabases(): Promise<void> {
 }
 
 export interface TestAppOptions {
-  /** Replaces or adds dependency overrides; `mailer: undefined` selects the configured mailer. */
+  /** Settings that differ from the test defaults in vitest.config.ts, such as ENVIRONMENT. */
+  bindings?: Record<string, string>;
+  /** Settings that replace the test bindings of vitest.config.ts, such as rate limits. */
+  settings?: Record<string, unknown>;
+  /** A mailer in place of the in-memory capture, such as a Resend mailer aimed at a faked host. */
+  mailer?: Mailer;
+  /** An SMS sender in place of the in-memory capture. */
+  smsSender?: SmsSender;
+  /** Further dependency overrides, such as a shorter database time budget. */
   overrides?: DependencyOverrides;
-  /** Replaces bindings, such as a failing KV namespace or another database endpoint. */
-  bindings?: Partial<typeof env>;
 }
 
 export async function createTestApp(options: TestAppOptions = {}) {
@@ -49,13 +56,21 @@ export async function createTestApp(options: TestAppOptions = {}) {
   });
   if (created.status !== 201)
     throw new Error(`Creating test database failed: HTTP ${created.status} ${await created.text()}`);
+  createdDatabases.push(database);
 
   const connectionString = `postgres://test@db.localtest.me/${database}`;
-  const bindings = { ...env, DATABASE_URL: connectionString, ...options.bindings };
+  const bindings = { ...env, ...options.bindings, ...options.settings, DATABASE_URL: connectionString };
   const mailer = new MemoryMailer();
+  const sms = new MemorySmsSender();
   const clock = new FrozenClock();
   const logs: string[] = [];
-  const app = createApp({ mailer, clock, logSink: (line) => logs.push(line), ...options.overrides });
+  const app = createApp({
+    mailer: options.mailer ?? mailer,
+    sms: options.smsSender ?? sms,
+    clock,
+    logSink: (line) => logs.push(line),
+    ...options.overrides,
+  });
   // The app sets this on its first request; `t.sql` may run before any request.
   neonConfig.fetchEndpoint = env.NEON_FETCH_ENDPOINT;
   const sql = neon(connectionString);
@@ -98,7 +113,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
     return (await readRequestCount(database)) - before;
   }
 
-  return { app, bindings, database, mailer, clock, logs, sql, request, countRoundTrips };
+  return { app, bindings, database, mailer, sms, clock, logs, sql, request, countRoundTrips };
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
@@ -109,9 +124,9 @@ async function readRequestCount(database: string): Promise<number> {
   return stats.requests.byDatabase[database] ?? 0;
 }
 
-/** Read the 6-digit code from the newest message sent to `address`. */
-export function latestCode(mailer: MemoryMailer, address: string): string {
-  const messages = mailer.messagesTo(address);
+/** Read the 6-digit code from the newest email or SMS sent to `address`. */
+export function latestCode(outbox: { messagesTo(address: string): { text: string }[] }, address: string): string {
+  const messages = outbox.messagesTo(address);
   const match = /\b(\d{6})\b/.exec(messages.at(-1)?.text ?? "");
   if (match?.[1] === undefined) throw new Error(`No code was sent to ${address}`);
   return match[1];

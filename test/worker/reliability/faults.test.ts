@@ -213,13 +213,13 @@ function describeBindingFault(
 
 describeBindingFault("KV failing", async () => {
   const { binding, fault } = failingBinding(env.OTP_KV, "OTP_KV");
-  const t = await createTestApp({ bindings: { OTP_KV: binding } });
+  const t = await createTestApp({ settings: { OTP_KV: binding } });
   return { t, api: apiOf(t, { headers: distinctClient }), fault };
 });
 
 describeBindingFault("R2 failing", async () => {
   const { binding, fault } = failingBinding(env.KYC_BUCKET, "KYC_BUCKET");
-  const t = await createTestApp({ bindings: { KYC_BUCKET: binding } });
+  const t = await createTestApp({ settings: { KYC_BUCKET: binding } });
   return { t, api: apiOf(t, { headers: distinctClient }), fault };
 });
 
@@ -269,7 +269,7 @@ for (const mode of ["http_500", "refused", "hang"] as const) {
         replyTo: undefined,
         timeoutMs: MAIL_TIMEOUT_MS,
       });
-      const t = await createTestApp({ overrides: { mailer } });
+      const t = await createTestApp({ mailer });
       return {
         t,
         api: apiOf(t, { headers: distinctClient, latestMessage: resend.latestMessage }),

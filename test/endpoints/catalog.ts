@@ -238,6 +238,17 @@ export const ENDPOINT_CASES: EndpointCase[] = [
   },
   {
     method: "POST",
+    path: "/v1/auth/otp/request",
+    variant: "by SMS",
+    expectedStatus: [202],
+    writes: true,
+    prepare: async () => ({
+      path: "/v1/auth/otp/request",
+      options: { body: { channel: "sms", destination: uniqueMobileNumber() } },
+    }),
+  },
+  {
+    method: "POST",
     path: "/v1/auth/otp/verify",
     expectedStatus: [200],
     maxRoundTrips: 2,

@@ -8,14 +8,19 @@ export interface TestApiOptions {
   latestMessage?: (address: string) => Promise<string | undefined>;
 }
 
-/** The endpoint catalog's view of a test app: in-process requests, captured mail, direct SQL. */
+/** The endpoint catalog's view of a test app: in-process requests, captured mail and SMS, direct SQL. */
 export function apiOf(t: TestApp, options: TestApiOptions = {}): ApiClient {
   const headers = options.headers ?? (() => ({}));
   return {
     redirectOrigin: "https://client.test",
     request: (method, path, requestOptions = {}) =>
       t.request(method, path, { ...requestOptions, headers: { ...headers(), ...requestOptions.headers } }),
-    latestMessage: options.latestMessage ?? (async (address) => t.mailer.messagesTo(address).at(-1)?.text),
+    latestMessage:
+      options.latestMessage ??
+      (async (address) => {
+        const outbox = address.startsWith("+") ? t.sms : t.mailer;
+        return outbox.messagesTo(address).at(-1)?.text;
+      }),
     query: async (text, params = []) => (await t.sql.query(text, params)) as Record<string, any>[],
   };
 }

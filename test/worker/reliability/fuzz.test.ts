@@ -4,7 +4,8 @@
 // code. A rejected request must leave row counts alone. A request without a valid token must change
 // nothing through a bearer-only operation, and one user's token must never change another user's
 // rows. The time budget is split evenly between operations, so the file stays bounded as
-// operations are added.
+// operations are added. The properties do not depend on the database engine, so the file runs on
+// the embedded database only, which keeps the second CI pass on Postgres short.
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -24,7 +25,7 @@ import {
 } from "../helpers/openapi-arbitraries";
 
 /** Total time for all generated requests, split evenly between the operations. */
-const FUZZ_BUDGET_MS = 45_000;
+const FUZZ_BUDGET_MS = 40_000;
 const MAX_RUNS_PER_OPERATION = 150;
 const METHODS_WITH_BODY = new Set(["post", "put", "patch", "delete"]);
 /** Audit events record refusals too (failed logins), so they are left out of the change checks. */
@@ -40,6 +41,30 @@ const operations = Object.entries(document.paths)
 const budgetPerOperationMs = Math.max(300, Math.floor(FUZZ_BUDGET_MS / Math.max(1, operations.length)));
 
 type Credential = "none" | "owner" | "garbage" | "tampered" | "basic";
+
+const utf8 = new TextEncoder();
+
+/**
+ * Percent-encode a path segment byte by byte. Unlike encodeURIComponent it accepts lone
+ * surrogates, which it writes as the three bytes of their (invalid) UTF-8 form, so the service
+ * also gets segments that do not decode.
+ */
+function encodePathSegment(value: string): string {
+  let encoded = "";
+  for (const character of value) {
+    if (/^[A-Za-z0-9_.~-]$/.test(character)) {
+      encoded += character;
+      continue;
+    }
+    const code = character.codePointAt(0) ?? 0;
+    const bytes =
+      code >= 0xd800 && code <= 0xdfff
+        ? [0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f)]
+        : [...utf8.encode(character)];
+    encoded += bytes.map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, "0")}`).join("");
+  }
+  return encoded;
+}
 
 interface GeneratedRequest {
   pathValues: string[];
@@ -57,7 +82,7 @@ interface Snapshot {
   victim: string;
 }
 
-describe("fuzzing every operation", () => {
+describe.skipIf(env.DATABASE_BACKEND === "postgres")("fuzzing every operation", () => {
   let t: TestApp;
   let api: ApiClient;
   let owner: Account;
@@ -228,11 +253,16 @@ describe("fuzzing every operation", () => {
           body: bodyFor(operation, method),
         });
 
+        // The budget is checked inside the property rather than with fast-check's
+        // interruptAfterTimeLimit, which stops waiting for a run still in flight, so that run's
+        // writes would land in the next operation's checks.
+        const deadline = Date.now() + budgetPerOperationMs;
         await fc.assert(
           fc.asyncProperty(request, async (generated) => {
+            if (Date.now() > deadline) return;
             let concretePath = path;
             parameterNames.forEach((name, index) => {
-              concretePath = concretePath.replace(`{${name}}`, encodeURIComponent(generated.pathValues[index] ?? ""));
+              concretePath = concretePath.replace(`{${name}}`, encodePathSegment(generated.pathValues[index] ?? ""));
             });
             const headers: Record<string, string> = {
               "cf-connecting-ip": nextClientAddress(),
@@ -260,11 +290,7 @@ describe("fuzzing every operation", () => {
               if (method !== "get" && response.status < 400) await keepOwnerSignedIn();
             }
           }),
-          {
-            numRuns: MAX_RUNS_PER_OPERATION,
-            interruptAfterTimeLimit: budgetPerOperationMs,
-            markInterruptAsFailure: false,
-          },
+          { numRuns: MAX_RUNS_PER_OPERATION },
         );
       },
       budgetPerOperationMs + 30_000,

@@ -77,6 +77,7 @@ function roundTripCell(result: RoundTripResult | undefined): string {
   if (result === undefined) return "n/a";
   if (result.outcome === "measured") return String(result.roundTrips);
   if (result.outcome === "not implemented") return "not implemented yet";
+  if (result.outcome === "unsupported") return "not measured";
   return "failed";
 }
 
@@ -107,6 +108,7 @@ function renderAllRoundTrips(backends: BackendReport[]): string {
     let detail = verdict(result, result.case.maxRoundTrips);
     if (result.outcome === "not implemented") detail = `missing: ${result.missing.join(", ")}`;
     if (result.outcome === "failed") detail = result.message;
+    if (result.outcome === "unsupported") detail = result.reason;
     return [result.label, target, ...cells, detail];
   });
   const header = ["operation", "target", ...byBackend.map((backend) => backend.backend), "note"];

@@ -5,7 +5,9 @@ import {
   documentedOperations,
   ENDPOINT_CASES,
   type EndpointCase,
+  isSuccess,
   missingOperations,
+  unsupportedReason,
 } from "../test/endpoints/catalog";
 import type { ApiClient } from "../test/endpoints/api-client";
 import { sleep } from "./lib/processes";
@@ -14,6 +16,7 @@ import { readRoundTripCount, type RunningWorker } from "./lib/stack";
 export type RoundTripResult =
   | { case: EndpointCase; label: string; outcome: "measured"; roundTrips: number; status: number }
   | { case: EndpointCase; label: string; outcome: "not implemented"; missing: string[] }
+  | { case: EndpointCase; label: string; outcome: "unsupported"; reason: string }
   | { case: EndpointCase; label: string; outcome: "failed"; message: string };
 
 /** Wait until the count stops changing, so work a request left to `waitUntil` is included. */
@@ -38,13 +41,20 @@ export async function measureRoundTrips(api: ApiClient, worker: RunningWorker): 
       results.push({ case: endpointCase, label, outcome: "not implemented", missing });
       continue;
     }
+    const reason = unsupportedReason(endpointCase, api);
+    if (reason !== undefined) {
+      results.push({ case: endpointCase, label, outcome: "unsupported", reason });
+      continue;
+    }
     try {
       const prepared = await endpointCase.prepare(api);
       const before = await settledRoundTripCount(worker);
       const response = await api.request(endpointCase.method, prepared.path, prepared.options);
       const roundTrips = (await settledRoundTripCount(worker)) - before;
-      if (!endpointCase.expectedStatus.includes(response.status)) {
-        const message = `HTTP ${response.status}, expected ${endpointCase.expectedStatus.join(" or ")}: ${response.text.slice(0, 200)}`;
+      if (!isSuccess(endpointCase, response)) {
+        const location = response.headers.get("location");
+        const shown = location === null ? response.text.slice(0, 200) : `location ${location.slice(0, 200)}`;
+        const message = `HTTP ${response.status}, expected ${endpointCase.expectedStatus.join(" or ")}: ${shown}`;
         results.push({ case: endpointCase, label, outcome: "failed", message });
         continue;
       }

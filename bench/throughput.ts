@@ -3,7 +3,7 @@
 import autocannon from "autocannon";
 import { processCpuNanoseconds, sleep } from "./lib/processes";
 import type { RunningWorker } from "./lib/stack";
-import type { PreparedWorkload, Workload } from "./workloads";
+import { type PreparedWorkload, type Workload, withClientAddresses } from "./workloads";
 
 export interface LoadOptions {
   durationSeconds: number;
@@ -32,7 +32,7 @@ export async function measureThroughput(
     connections: options.connections,
     duration: options.durationSeconds,
     timeout: 30,
-    requests: prepared.requests,
+    requests: withClientAddresses(prepared.requests),
   });
   const statusCounts = Object.fromEntries(
     Object.entries(result.statusCodeStats).map(([status, stats]) => [status, stats.count]),

@@ -9,6 +9,7 @@ import {
   expectStatus,
   uniqueEmail,
 } from "../test/endpoints/api-client";
+import { nextBenchClientAddress } from "./lib/client-address";
 
 export interface PreparedWorkload {
   /** The request sequence for autocannon; a context object is kept per connection. */
@@ -35,10 +36,25 @@ function uniqueBenchEmail(): string {
 async function send(origin: string, request: AutocannonRequest): Promise<{ status: number; text: string }> {
   const response = await fetch(`${origin}${request.path ?? "/"}`, {
     method: request.method ?? "GET",
-    headers: request.headers,
+    headers: { ...request.headers, "cf-connecting-ip": nextBenchClientAddress() },
     body: request.body,
   });
   return { status: response.status, text: await response.text() };
+}
+
+/**
+ * Give each autocannon request its own client address, after the workload's own setup, so the
+ * per-client rate limits count every request without refusing the load.
+ */
+export function withClientAddresses(requests: AutocannonRequest[]): AutocannonRequest[] {
+  return requests.map((request) => ({
+    ...request,
+    setupRequest(outgoing, context) {
+      const prepared = request.setupRequest === undefined ? outgoing : request.setupRequest(outgoing, context);
+      if (prepared === undefined) return undefined;
+      return { ...prepared, headers: { ...prepared.headers, "cf-connecting-ip": nextBenchClientAddress() } };
+    },
+  }));
 }
 
 /** Workloads against the service, through `api` and the Worker at `origin`. */

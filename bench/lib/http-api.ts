@@ -2,6 +2,7 @@
 // and links come from /dev/outbox, SQL goes straight to the local Neon endpoint.
 import { neon, neonConfig } from "@neondatabase/serverless";
 import type { ApiClient, ApiRequestOptions, ApiResponse } from "../../test/endpoints/api-client";
+import { nextBenchClientAddress } from "./client-address";
 import type { RunningWorker } from "./stack";
 
 /** Where development mode lets OAuth `redirect_to` point (its default allowed origin). */
@@ -23,6 +24,7 @@ export function createHttpApi(worker: RunningWorker): ApiClient {
       if (!headers.has("content-type")) headers.set("content-type", "application/json");
     }
     if (options.token !== undefined) headers.set("authorization", `Bearer ${options.token}`);
+    if (!headers.has("cf-connecting-ip")) headers.set("cf-connecting-ip", nextBenchClientAddress());
 
     const response = await fetch(`${worker.origin}${path}`, { method, headers, body, redirect: "manual" });
     const text = await response.text();
@@ -38,6 +40,15 @@ export function createHttpApi(worker: RunningWorker): ApiClient {
   return {
     request,
     redirectOrigin: DEVELOPMENT_REDIRECT_ORIGIN,
+    // Development mode serves every provider from its built-in fake at /dev/oauth/{provider}/authorize,
+    // which approves at once when the URL names the person in login_hint.
+    async approveAuthorization(authorizationUrl, email) {
+      const url = new URL(authorizationUrl);
+      url.searchParams.set("login_hint", email);
+      const approved = await request("GET", `${url.pathname}${url.search}`);
+      if (approved.status !== 302) throw new Error(`The fake provider returned HTTP ${approved.status}`);
+      return new URL(approved.headers.get("location") ?? "").searchParams;
+    },
     async latestMessage(address) {
       const response = await request<{ messages: { text: string }[] }>(
         "GET",

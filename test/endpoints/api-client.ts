@@ -23,6 +23,11 @@ export interface ApiClient {
   query(text: string, params?: unknown[]): Promise<Record<string, any>[]>;
   /** The origin that OAuth `redirect_to` values may point under in this environment. */
   redirectOrigin: string;
+  /**
+   * Play the person at the provider: approve an authorization URL from `start` for `email` and
+   * return the query the provider sends to the callback. Absent where no provider can be played.
+   */
+  approveAuthorization?(authorizationUrl: string, email: string): Promise<URLSearchParams>;
 }
 
 export const BENCH_PASSWORD = "correct horse battery staple";

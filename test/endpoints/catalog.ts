@@ -7,6 +7,7 @@ import {
   type Account,
   type ApiClient,
   type ApiRequestOptions,
+  type ApiResponse,
   BENCH_PASSWORD,
   createAccountWithRole,
   createActiveAccount,
@@ -38,6 +39,17 @@ export interface EndpointCase {
   requires?: string[];
   /** Whether the request changes data; read-only cases are skipped where only writes matter. */
   writes: boolean;
+  /** Needs `ApiClient.approveAuthorization`, so it runs only where a provider can be played. */
+  needsOAuthProvider?: boolean;
+  /**
+   * False when a failed attempt uses up what the request carries (an OAuth state or login code),
+   * so recovery is shown by preparing the request again instead of resending it.
+   */
+  retryable?: boolean;
+  /** A stricter success check than the status, for redirects that also report failures. */
+  succeeded?(response: ApiResponse): boolean;
+  /** Another way than a 503 problem document in which the case may report an unavailable dependency. */
+  reportsUnavailable?(response: ApiResponse): boolean;
   /** Build the state the request needs and return the request to measure. */
   prepare(api: ApiClient): Promise<PreparedRequest>;
 }
@@ -91,6 +103,35 @@ async function withSubmittedKyc(api: ApiClient): Promise<Account> {
   await uploadDocument(api, account, "business_cert");
   expectStatus(await api.request("POST", KYC_SUBMIT, bearer(account)), 200, "KYC submission");
   return account;
+}
+
+/** Start a Google sign-in and return the provider URL and the browser-binding cookie it set. */
+async function startOAuthSignIn(api: ApiClient): Promise<{ authorizationUrl: string; cookie: string }> {
+  const redirectTo = encodeURIComponent(`${api.redirectOrigin}/signed-in`);
+  const start = await api.request("GET", `/v1/auth/oauth/google/start?redirect_to=${redirectTo}`);
+  expectStatus(start, 302, "OAuth start");
+  const cookie = start.headers
+    .getSetCookie()
+    .map((value) => value.split(";")[0])
+    .join("; ");
+  return { authorizationUrl: start.headers.get("location") ?? "", cookie };
+}
+
+/** The callback request of a Google sign-in that the provider has approved for a new address. */
+async function approvedCallback(api: ApiClient): Promise<PreparedRequest> {
+  if (api.approveAuthorization === undefined) throw new Error("No OAuth provider can be played here.");
+  const flow = await startOAuthSignIn(api);
+  const query = await api.approveAuthorization(flow.authorizationUrl, uniqueEmail("oauth"));
+  return { path: `/v1/auth/oauth/google/callback?${query}`, options: { headers: { cookie: flow.cookie } } };
+}
+
+function redirectQuery(response: ApiResponse): URLSearchParams | undefined {
+  if (response.status !== 302) return undefined;
+  return new URL(response.headers.get("location") ?? "", "http://invalid").searchParams;
+}
+
+function redirectsWithCode(response: ApiResponse): boolean {
+  return redirectQuery(response)?.has("code") ?? false;
 }
 
 export const ENDPOINT_CASES: EndpointCase[] = [
@@ -368,6 +409,37 @@ export const ENDPOINT_CASES: EndpointCase[] = [
     prepare: async (api) => ({
       path: `/v1/auth/oauth/google/start?redirect_to=${encodeURIComponent(`${api.redirectOrigin}/signed-in`)}`,
     }),
+  },
+  {
+    method: "GET",
+    path: "/v1/auth/oauth/{provider}/callback",
+    expectedStatus: [302],
+    requires: ["GET /v1/auth/oauth/{provider}/start"],
+    writes: true,
+    needsOAuthProvider: true,
+    retryable: false,
+    succeeded: redirectsWithCode,
+    // Once the state is read, the browser is sent back to the client, which learns of an outage
+    // there. Before that there is no trusted redirect target, so the callback returns a 503.
+    reportsUnavailable: (response) => redirectQuery(response)?.get("error") === "temporarily_unavailable",
+    prepare: approvedCallback,
+  },
+  {
+    method: "POST",
+    path: "/v1/auth/oauth/exchange",
+    expectedStatus: [200],
+    maxRoundTrips: 1,
+    requires: ["GET /v1/auth/oauth/{provider}/start", "GET /v1/auth/oauth/{provider}/callback"],
+    writes: true,
+    needsOAuthProvider: true,
+    retryable: false,
+    async prepare(api) {
+      const callback = await approvedCallback(api);
+      const response = await api.request("GET", callback.path, callback.options);
+      if (!redirectsWithCode(response)) throw new Error(`OAuth callback failed: ${response.headers.get("location")}`);
+      const code = new URL(response.headers.get("location") ?? "").searchParams.get("code");
+      return { path: "/v1/auth/oauth/exchange", options: { body: { code } } };
+    },
   },
   {
     method: "POST",
@@ -723,6 +795,20 @@ export function describeCase(endpointCase: EndpointCase): string {
 export function missingOperations(endpointCase: EndpointCase, documented: ReadonlySet<string>): string[] {
   const operations = [`${endpointCase.method} ${endpointCase.path}`, ...(endpointCase.requires ?? [])];
   return operations.filter((operation) => !documented.has(operation));
+}
+
+/** Why the case cannot run against `api` as it is, or undefined when it can. */
+export function unsupportedReason(endpointCase: EndpointCase, api: ApiClient): string | undefined {
+  if (endpointCase.needsOAuthProvider && api.approveAuthorization === undefined) {
+    return "needs an OAuth provider that the client can play";
+  }
+  return undefined;
+}
+
+/** Whether a response is the case's success. */
+export function isSuccess(endpointCase: EndpointCase, response: ApiResponse): boolean {
+  if (!endpointCase.expectedStatus.includes(response.status)) return false;
+  return endpointCase.succeeded === undefined || endpointCase.succeeded(response);
 }
 
 /** Every operation ("GET /v1/me") of the service's OpenAPI document. */

@@ -6,6 +6,8 @@ export interface TestApiOptions {
   headers?: () => Record<string, string>;
   /** Where messages are read from when the app does not use the in-memory mailer. */
   latestMessage?: (address: string) => Promise<string | undefined>;
+  /** Plays the OAuth provider, for cases that sign in through one. */
+  approveAuthorization?: (authorizationUrl: string, email: string) => Promise<URLSearchParams>;
 }
 
 /** The endpoint catalog's view of a test app: in-process requests, captured mail and SMS, direct SQL. */
@@ -22,6 +24,7 @@ export function apiOf(t: TestApp, options: TestApiOptions = {}): ApiClient {
         return outbox.messagesTo(address).at(-1)?.text;
       }),
     query: async (text, params = []) => (await t.sql.query(text, params)) as Record<string, any>[],
+    approveAuthorization: options.approveAuthorization,
   };
 }
 

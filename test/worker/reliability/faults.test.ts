@@ -18,14 +18,17 @@ import {
   documentedOperations,
   ENDPOINT_CASES,
   type EndpointCase,
+  isSuccess,
   missingOperations,
   type PreparedRequest,
+  unsupportedReason,
 } from "../../endpoints/catalog";
 import { apiOf, distinctClient } from "../helpers/api";
 import { createTestApp, type TestApp } from "../helpers/app";
 import { type DatabaseFaultKind, FaultyDatabaseEndpoint, type FaultSwitch, failingBinding } from "../helpers/faults";
 import { changedTables, consistencyViolations, databaseDigest } from "../helpers/invariants";
 import { fakeHost } from "../helpers/network";
+import { FakeOAuthProviders } from "../helpers/oauth-providers";
 
 const DATABASE_TIME_BUDGET_MS = 400;
 /** The mail and SMS adapters' request timeout in these tests, in place of their 8 s default. */
@@ -61,8 +64,21 @@ function send(api: ApiClient, endpointCase: EndpointCase, prepared: PreparedRequ
   return api.request(endpointCase.method, prepared.path, prepared.options);
 }
 
-/** Check for a 503 that a client can act on: problem+json, `service_unavailable`, `Retry-After`. */
-function expectServiceUnavailable(response: ApiResponse, label: string): void {
+/** Whether the response reports an unavailable dependency the way the case documents it. */
+function reportsUnavailable(endpointCase: EndpointCase, response: ApiResponse): boolean {
+  return response.status === 503 || (endpointCase.reportsUnavailable?.(response) ?? false);
+}
+
+/**
+ * Check for an outage report that a client can act on: problem+json, `service_unavailable` and
+ * `Retry-After`, or the case's own documented form.
+ */
+function expectServiceUnavailable(endpointCase: EndpointCase, response: ApiResponse, label: string): void {
+  if (response.status !== 503 && endpointCase.reportsUnavailable !== undefined) {
+    const shown = `HTTP ${response.status} ${response.headers.get("location") ?? response.text}`;
+    expect(endpointCase.reportsUnavailable(response), `${label}: ${shown}`).toBe(true);
+    return;
+  }
   expect(response.status, `${label}: ${response.text}`).toBe(503);
   if (response.headers.get("content-type") === "application/json") {
     // Readiness returns its own JSON document, which monitors read.
@@ -84,13 +100,49 @@ function expectNoInternalError(response: ApiResponse, label: string): void {
   }
 }
 
-function skipUnlessImplemented(
+function skipUnlessRunnable(
   endpointCase: EndpointCase,
+  api: ApiClient,
   documented: Set<string>,
   skip: (note: string) => void,
 ): void {
   const missing = missingOperations(endpointCase, documented);
   if (missing.length > 0) skip(`not implemented yet: ${missing.join(", ")}`);
+  const reason = unsupportedReason(endpointCase, api);
+  if (reason !== undefined) skip(reason);
+}
+
+function expectSuccess(endpointCase: EndpointCase, response: ApiResponse, label: string): void {
+  const shown = response.headers.get("location") ?? response.text;
+  expect(isSuccess(endpointCase, response), `${label}: HTTP ${response.status} ${shown}`).toBe(true);
+}
+
+/**
+ * Show that the same app works again once the fault is gone: resend the request, or, when the
+ * failed attempt used up what the request carried, prepare and send a new one.
+ */
+async function expectRecovery(
+  api: ApiClient,
+  endpointCase: EndpointCase,
+  prepared: PreparedRequest,
+  label: string,
+): Promise<ApiResponse> {
+  const again = endpointCase.retryable === false ? await endpointCase.prepare(api) : prepared;
+  const retried = await send(api, endpointCase, again);
+  expectSuccess(endpointCase, retried, `${label}, retry`);
+  return retried;
+}
+
+/** The Google, GitHub and Facebook fakes, approving every sign-in for a verified address. */
+async function playOAuthProviders(t: TestApp): Promise<{
+  approveAuthorization: (authorizationUrl: string, email: string) => Promise<URLSearchParams>;
+  remove: () => void;
+}> {
+  const providers = new FakeOAuthProviders(t.clock);
+  const remove = await providers.install();
+  const approveAuthorization = async (authorizationUrl: string, email: string) =>
+    providers.approve(authorizationUrl, { id: crypto.randomUUID(), email, emailVerified: true });
+  return { approveAuthorization, remove };
 }
 
 afterAll(() => {
@@ -103,18 +155,22 @@ describe.skipIf(env.DATABASE_BACKEND === "postgres")("database faults", () => {
   let api: ApiClient;
   let documented: Set<string>;
 
-  let remove: () => void;
+  const removals: (() => void)[] = [];
 
   beforeAll(async () => {
-    remove = endpoint.install();
+    removals.push(endpoint.install());
     t = await createTestApp({
       bindings: { NEON_FETCH_ENDPOINT: endpoint.url },
       overrides: { databaseTimeoutMs: DATABASE_TIME_BUDGET_MS },
     });
-    api = apiOf(t, { headers: distinctClient });
+    const providers = await playOAuthProviders(t);
+    removals.push(providers.remove);
+    api = apiOf(t, { headers: distinctClient, approveAuthorization: providers.approveAuthorization });
     documented = await documentedOperations(api);
   });
-  afterAll(() => remove());
+  afterAll(() => {
+    for (const remove of removals) remove();
+  });
 
   /**
    * Fail the request at `position` (1 = its first round trip) and check the response, the database
@@ -133,15 +189,14 @@ describe.skipIf(env.DATABASE_BACKEND === "postgres")("database faults", () => {
     endpoint.clear();
 
     if (!reached) {
-      expect(endpointCase.expectedStatus, `${label}: ${response.text}`).toContain(response.status);
+      expectSuccess(endpointCase, response, label);
       return false;
     }
-    expectServiceUnavailable(response, label);
+    expectServiceUnavailable(endpointCase, response, label);
     expect(changedTables(before, await databaseDigest(t)), `${label} wrote part of its change`).toEqual([]);
     if (kind === "hang") expect(elapsedMs, `${label} waited past the time budget`).toBeLessThan(3_000);
 
-    const retried = await send(api, endpointCase, prepared);
-    expect(endpointCase.expectedStatus, `${label}, retry: ${retried.text}`).toContain(retried.status);
+    const retried = await expectRecovery(api, endpointCase, prepared, label);
     outcomes.push(`${label}: 503, nothing written, retry ${retried.status}`);
     return true;
   }
@@ -151,7 +206,7 @@ describe.skipIf(env.DATABASE_BACKEND === "postgres")("database faults", () => {
       it(
         describeCase(endpointCase),
         async (context) => {
-          skipUnlessImplemented(endpointCase, documented, (note) => context.skip(note));
+          skipUnlessRunnable(endpointCase, api, documented, (note) => context.skip(note));
           let position = 1;
           while (await breakAt(endpointCase, "refused", position)) {
             position += 1;
@@ -168,7 +223,7 @@ describe.skipIf(env.DATABASE_BACKEND === "postgres")("database faults", () => {
   describe("endpoint returning HTTP 500", () => {
     for (const endpointCase of TARGETED_CASES) {
       it(describeCase(endpointCase), async (context) => {
-        skipUnlessImplemented(endpointCase, documented, (note) => context.skip(note));
+        skipUnlessRunnable(endpointCase, api, documented, (note) => context.skip(note));
         await breakAt(endpointCase, "http_500", 1);
       });
     }
@@ -179,7 +234,7 @@ describe.skipIf(env.DATABASE_BACKEND === "postgres")("database faults", () => {
   describe("endpoint slower than the time budget", () => {
     for (const endpointCase of TARGETED_CASES) {
       it(describeCase(endpointCase), async (context) => {
-        skipUnlessImplemented(endpointCase, documented, (note) => context.skip(note));
+        skipUnlessRunnable(endpointCase, api, documented, (note) => context.skip(note));
         await breakAt(endpointCase, "hang", 1);
       });
     }
@@ -210,7 +265,7 @@ function describeBindingFault(
 
     for (const endpointCase of cases) {
       itUnlessKnownToFail(title, describeCase(endpointCase))(describeCase(endpointCase), async (context) => {
-        skipUnlessImplemented(endpointCase, documented, (note) => context.skip(note));
+        skipUnlessRunnable(endpointCase, api, documented, (note) => context.skip(note));
         const label = `${describeCase(endpointCase)} with ${title}`;
         const prepared = await endpointCase.prepare(api);
         const before = await databaseDigest(t);
@@ -223,19 +278,18 @@ function describeBindingFault(
 
         expectNoInternalError(response, label);
         if (fault.failedCalls.length === 0) {
-          expect(endpointCase.expectedStatus, `${label}: ${response.text}`).toContain(response.status);
+          expectSuccess(endpointCase, response, label);
           return;
         }
-        if (response.status === 503) {
-          expectServiceUnavailable(response, label);
+        if (reportsUnavailable(endpointCase, response)) {
+          expectServiceUnavailable(endpointCase, response, label);
           expect(await consistencyViolations(t), label).toEqual([]);
           const changed = changedTables(before, await databaseDigest(t));
-          const retried = await send(api, endpointCase, prepared);
-          expect(endpointCase.expectedStatus, `${label}, retry: ${retried.text}`).toContain(retried.status);
+          const retried = await expectRecovery(api, endpointCase, prepared, label);
           outcomes.push(`${label}: 503 (changed: ${changed.join(", ") || "nothing"}), retry ${retried.status}`);
           return;
         }
-        expect(endpointCase.expectedStatus, `${label}: ${response.text}`).toContain(response.status);
+        expectSuccess(endpointCase, response, label);
         outcomes.push(`${label}: ${response.status} despite failed ${fault.failedCalls.join(", ")}`);
       });
     }
@@ -245,7 +299,8 @@ function describeBindingFault(
 describeBindingFault("KV failing", async () => {
   const { binding, fault } = failingBinding(env.OTP_KV, "OTP_KV");
   const t = await createTestApp({ settings: { OTP_KV: binding } });
-  return { t, api: apiOf(t, { headers: distinctClient }), fault };
+  const { approveAuthorization, remove } = await playOAuthProviders(t);
+  return { t, api: apiOf(t, { headers: distinctClient, approveAuthorization }), fault, remove };
 });
 
 describeBindingFault(

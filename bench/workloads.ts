@@ -85,8 +85,9 @@ export function serviceWorkloads(api: ApiClient, origin: string): Workload[] {
     requires: ["POST /v1/auth/token/refresh"],
     expectedStatus: 200,
     async prepare(connections) {
-      // Each connection rotates its own token chain, so every request is a real rotation, not a
-      // replay inside the grace window. Spare sessions replace a chain that breaks.
+      // Every request takes a current token from the pool and puts the rotated one back, so each
+      // request is a real rotation, never a replay inside the grace window. autocannon clears a
+      // connection's context before each pass over a one-request list, so the pool is shared.
       const pool: string[] = [];
       for (let index = 0; index < connections * 2 + 1; index++) {
         pool.push((await createActiveAccount(api, "load-refresh")).refreshToken);
@@ -97,12 +98,9 @@ export function serviceWorkloads(api: ApiClient, origin: string): Workload[] {
           method: "POST",
           path: "/v1/auth/token/refresh",
           headers: JSON_HEADERS,
-          setupRequest(request, context) {
-            context.token ??= pool.pop();
-            return { ...request, body: JSON.stringify({ refresh_token: context.token }) };
-          },
-          onResponse(status, body, context) {
-            context.token = status === 200 ? (JSON.parse(body) as { refresh_token: string }).refresh_token : undefined;
+          setupRequest: (request) => ({ ...request, body: JSON.stringify({ refresh_token: pool.shift() }) }),
+          onResponse(status, body) {
+            if (status === 200) pool.push((JSON.parse(body) as { refresh_token: string }).refresh_token);
           },
         },
       ];

@@ -4,20 +4,23 @@ import * as schema from "./schema";
 
 export type Database = NeonHttpDatabase<typeof schema>;
 
-/** How long one request may wait on the database in total before it answers 503. */
+/** How long one request may wait on the database in total before it answers 503, by default. */
 export const DATABASE_TIMEOUT_MS = 10_000;
 
 /**
  * Create the drizzle client for one request. `fetchEndpoint` is set only in development and tests,
  * where a local server speaks Neon's SQL-over-HTTP protocol; production posts to Neon itself.
  */
-export function createDatabase(options: { url: string; fetchEndpoint: string | undefined }): Database {
+export function createDatabase(
+  options: { url: string; fetchEndpoint: string | undefined },
+  timeoutMs: number = DATABASE_TIMEOUT_MS,
+): Database {
   if (options.fetchEndpoint !== undefined) {
     // Note: neonConfig is module-wide, but every request of one deployment sets the same value.
     neonConfig.fetchEndpoint = options.fetchEndpoint;
   }
   const client = neon(options.url, {
-    fetchOptions: { signal: AbortSignal.timeout(DATABASE_TIMEOUT_MS) },
+    fetchOptions: { signal: AbortSignal.timeout(timeoutMs) },
   });
   return drizzle({ client, schema });
 }

@@ -20,6 +20,8 @@ export interface DependencyOverrides {
   logSink?: LogSink;
   sms?: SmsSender;
   rateLimiter?: RateLimiter;
+  /** The database time budget per request; fault tests shorten it instead of waiting 10 s. */
+  databaseTimeoutMs?: number;
 }
 
 // Parsing configuration imports signing keys, so it runs once per bindings object. Workers keep
@@ -53,7 +55,7 @@ export function provideDependencies(overrides: DependencyOverrides = {}): Middle
     const deps: Dependencies = {
       requestId: c.get("requestId"),
       config,
-      db: createDatabase(config.database),
+      db: createDatabase(config.database, overrides.databaseTimeoutMs),
       mailer: overrides.mailer ?? createMailer(config, c.env, clock),
       sms: overrides.sms ?? createSmsSender(config, c.env.OTP_KV, clock),
       rateLimiter: overrides.rateLimiter ?? new KvRateLimiter(c.env.OTP_KV),

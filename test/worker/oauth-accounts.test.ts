@@ -503,7 +503,7 @@ describe("provider token storage", () => {
       expect(refresh).toMatch(/^v1\.test-1\./);
       expect(access).not.toContain("access-");
 
-      const keyring = parseEncryptionKeyring(String(t.bindings.ENCRYPTION_KEYS));
+      const keyring = parseEncryptionKeyring(String((t.bindings as Record<string, unknown>).ENCRYPTION_KEYS));
       if (!keyring.ok) throw new Error(keyring.message);
       const decrypted = await decryptSecret(access, keyring.keyring, `oauth_accounts:${userId}:google`);
       expect(decrypted.ok).toBe(true);

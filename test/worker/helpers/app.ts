@@ -3,6 +3,7 @@ import { neon, neonConfig } from "@neondatabase/serverless";
 import { type Mailer, MemoryMailer } from "../../../src/adapters/mail/mailer";
 import { MemorySmsSender, type SmsSender } from "../../../src/adapters/sms/sender";
 import { createApp } from "../../../src/app";
+import type { DependencyOverrides } from "../../../src/http/dependencies";
 import { FrozenClock } from "./clock";
 
 export interface TestRequestOptions {
@@ -42,6 +43,8 @@ export interface TestAppOptions {
   mailer?: Mailer;
   /** An SMS sender in place of the in-memory capture. */
   smsSender?: SmsSender;
+  /** Further dependency overrides, such as a shorter database time budget. */
+  overrides?: DependencyOverrides;
 }
 
 export async function createTestApp(options: TestAppOptions = {}) {
@@ -53,6 +56,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
   });
   if (created.status !== 201)
     throw new Error(`Creating test database failed: HTTP ${created.status} ${await created.text()}`);
+  createdDatabases.push(database);
 
   const connectionString = `postgres://test@db.localtest.me/${database}`;
   const bindings = { ...env, ...options.bindings, ...options.settings, DATABASE_URL: connectionString };
@@ -65,6 +69,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
     sms: options.smsSender ?? sms,
     clock,
     logSink: (line) => logs.push(line),
+    ...options.overrides,
   });
   // The app sets this on its first request; `t.sql` may run before any request.
   neonConfig.fetchEndpoint = env.NEON_FETCH_ENDPOINT;

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { hashPassword, verifyPassword, verifyPasswordAgainstDummyHash } from "../crypto/password-hash";
 import type { Dependencies } from "../http/context";
+import { describeError } from "../lib/logger";
 import { auditEventStatement } from "./audit";
 import { type LoginIdentifier, normaliseLoginIdentifier } from "./login-identifier";
 import {
@@ -8,6 +9,7 @@ import {
   recordAccountFailure,
   recordUnknownIdentifierFailure,
   secondsUntilUnlocked,
+  type FailureOutcome,
   type UnknownIdentifierThrottle,
   unknownIdentifierLockSeconds,
 } from "./login-throttle";
@@ -42,7 +44,7 @@ export async function signInWithPassword(
   // identifiers take no extra time.
   const [account, throttle] = await Promise.all([
     findAccount(deps, identifier),
-    readUnknownIdentifierThrottle(deps, identifier.throttleKey),
+    readThrottleFailingOpen(deps, identifier.throttleKey),
   ]);
   if (account === null) return failUnknownIdentifier(deps, input.password, throttle);
 
@@ -91,19 +93,49 @@ async function findAccount(deps: Dependencies, identifier: LoginIdentifier): Pro
   return result.rows[0] ?? null;
 }
 
+/**
+ * Read the KV counter of an identifier, or null when KV fails. Login then goes on without it:
+ * accounts with a password are counted exactly in Postgres, and an identifier without one has
+ * nothing to guess, so a KV outage must not stop every sign-in.
+ */
+async function readThrottleFailingOpen(
+  deps: Dependencies,
+  throttleKey: string,
+): Promise<UnknownIdentifierThrottle | null> {
+  try {
+    return await readUnknownIdentifierThrottle(deps, throttleKey);
+  } catch (error) {
+    deps.log.warn("login_throttle_unavailable", describeError(error));
+    return null;
+  }
+}
+
+async function recordFailureFailingOpen(
+  deps: Dependencies,
+  throttle: UnknownIdentifierThrottle | null,
+): Promise<FailureOutcome> {
+  if (throttle === null) return { locked: false };
+  try {
+    return await recordUnknownIdentifierFailure(deps, throttle);
+  } catch (error) {
+    deps.log.warn("login_throttle_unavailable", describeError(error));
+    return { locked: false };
+  }
+}
+
 async function failUnknownIdentifier(
   deps: Dependencies,
   password: string,
-  throttle: UnknownIdentifierThrottle,
+  throttle: UnknownIdentifierThrottle | null,
 ): Promise<LoginResult> {
-  const lockedForSeconds = unknownIdentifierLockSeconds(throttle, deps.clock.now());
+  const lockedForSeconds = throttle === null ? 0 : unknownIdentifierLockSeconds(throttle, deps.clock.now());
   if (lockedForSeconds > 0) return { ok: false, reason: "locked", retryAfterSeconds: lockedForSeconds };
 
   await verifyPasswordAgainstDummyHash(password, deps.config.passwordPepper);
   // One database write, like the failure counter of a real account, so both take about as long.
   const [, outcome] = await Promise.all([
     deps.db.execute(auditEventStatement(deps, { action: "login.failed", metadata: { reason: "unknown_identifier" } })),
-    recordUnknownIdentifierFailure(deps, throttle),
+    recordFailureFailingOpen(deps, throttle),
   ]);
   deps.log.info("login_failed", { user_id: null });
   return outcome.locked

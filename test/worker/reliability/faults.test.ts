@@ -44,13 +44,7 @@ const TARGETED_CASES = ENDPOINT_CASES.filter((endpointCase) => endpointCase.maxR
  * expected failures, so the suite stays green until the bug is fixed and then reports that the
  * marker can go.
  */
-const KNOWN_FAILURES: Record<string, string> = {
-  // NOTE: login reads the unknown-identifier throttle from KV without handling a KV error, so a
-  // KV outage makes every login a 500 (src/services/login-throttle.ts, readUnknownIdentifierThrottle).
-  "KV failing: POST /v1/auth/login": "login throttle read does not handle KV errors",
-  "KV failing: POST /v1/auth/login (wrong password)": "login throttle read does not handle KV errors",
-  "KV failing: POST /v1/auth/login (unknown identifier)": "login throttle read does not handle KV errors",
-};
+const KNOWN_FAILURES: Record<string, string> = {};
 
 /** `it`, or `it.fails` for a case listed in KNOWN_FAILURES. */
 function itUnlessKnownToFail(title: string, name: string) {

@@ -4,7 +4,8 @@ import { USER_ROLES } from "../db/schema";
 import type { AppEnv, Caller } from "./context";
 import { problemResponse } from "./problem";
 
-const BEARER_PATTERN = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
+// The scheme name is case-insensitive (RFC 9110, section 11.1).
+const BEARER_PATTERN = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
 
 /**
  * Require a valid access token in the Authorization header and expose its claims as the caller.

@@ -94,21 +94,26 @@ export function jsonBodyGuard(): MiddlewareHandler<AppEnv> {
     if (c.req.method === "PUT" && RAW_UPLOAD_PATH.test(c.req.path)) return next();
 
     const contentType = c.req.header("content-type") ?? "";
-    const mediaType = contentType.split(";")[0]?.trim().toLowerCase();
-    if (mediaType !== "application/json") {
-      return problemResponse(c, "unsupported_media_type", "Send the request body as application/json.");
+    const [mediaType, ...parameters] = contentType.split(";").map((part) => part.trim().toLowerCase());
+    const charset = parameters.find((parameter) => parameter.startsWith("charset="))?.slice("charset=".length);
+    // JSON is UTF-8 (RFC 8259); a body declared in another charset would be read wrongly.
+    if (mediaType !== "application/json" || (charset !== undefined && charset.replaceAll('"', "") !== "utf-8")) {
+      return problemResponse(c, "unsupported_media_type", "Send the request body as application/json in UTF-8.");
     }
 
     const declaredLength = Number(c.req.header("content-length") ?? "0");
     if (declaredLength > MAX_JSON_BODY_BYTES) return tooLarge(c);
 
-    const text = await readTextWithLimit(c.req.raw, MAX_JSON_BODY_BYTES);
-    if (text === null) return tooLarge(c);
+    const bytes = await readBytesWithLimit(c.req.raw, MAX_JSON_BODY_BYTES);
+    if (bytes === null) return tooLarge(c);
 
+    let text: string;
     try {
+      // Fatal decoding: invalid UTF-8 is rejected instead of silently becoming U+FFFD.
+      text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
       JSON.parse(text);
     } catch {
-      return problemResponse(c, "malformed_json", "The request body is not valid JSON.");
+      return problemResponse(c, "malformed_json", "The request body is not valid JSON in UTF-8.");
     }
     // Hono's validator reads the body through this cache, because the stream can be read only once.
     c.req.bodyCache.text = Promise.resolve(text) as unknown as string;
@@ -120,9 +125,9 @@ function tooLarge(c: Parameters<MiddlewareHandler<AppEnv>>[0]): Response {
   return problemResponse(c, "payload_too_large", `JSON bodies are limited to ${MAX_JSON_BODY_BYTES} bytes.`);
 }
 
-/** Read a body as text, stopping at `limitBytes` so a huge chunked body never fills memory. */
-async function readTextWithLimit(request: Request, limitBytes: number): Promise<string | null> {
-  if (request.body === null) return "";
+/** Read a body, stopping at `limitBytes` so a huge chunked body never fills memory. */
+async function readBytesWithLimit(request: Request, limitBytes: number): Promise<Uint8Array | null> {
+  if (request.body === null) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -142,5 +147,5 @@ async function readTextWithLimit(request: Request, limitBytes: number): Promise<
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return new TextDecoder().decode(bytes);
+  return bytes;
 }

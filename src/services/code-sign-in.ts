@@ -1,5 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import { toDate } from "../db/rows";
+import { describeError } from "../lib/logger";
 import type { Dependencies } from "../http/context";
 import { auditEventStatement } from "./audit";
 import { type CodeSent, codeSent, normaliseDestination } from "./code-destinations";
@@ -12,6 +13,8 @@ import {
   issueCode,
 } from "./one-time-codes";
 import { limitCodeCheck, limitCodeSend } from "./rate-limit";
+import { readUnknownIdentifierThrottle, unknownIdentifierLockSeconds } from "./login-throttle";
+import { throttleKeyForDestination } from "./login-identifier";
 import { openSessionStatement, prepareNewSession } from "./sessions";
 import { buildTokenResponse, type TokenResponse } from "./tokens";
 import { toUserView, type UserRow } from "./user-view";
@@ -99,6 +102,23 @@ export async function verifySignInCode(
   const { config, clock } = deps;
   const now = clock.now();
   const binding = signInBinding(input.channel, normalised.destination);
+
+  // Password failures on an identifier without a password-holding account are counted in KV, not
+  // in auth_credentials, so the statement below cannot see that lock; it is checked here instead.
+  // It fails open like the other checks on code verification: Postgres still limits each code to
+  // five tries, and accounts with a password are locked in Postgres.
+  let lockedForSeconds = 0;
+  try {
+    const throttleKey = throttleKeyForDestination(input.channel, normalised.destination);
+    lockedForSeconds = unknownIdentifierLockSeconds(await readUnknownIdentifierThrottle(deps, throttleKey), now);
+  } catch (error) {
+    deps.log.warn("login_throttle_unavailable", describeError(error));
+  }
+  if (lockedForSeconds > 0) {
+    deps.log.info("code_sign_in_failed", { reason: "locked" });
+    return { ok: false, reason: "locked", retryAfterSeconds: lockedForSeconds };
+  }
+
   const codeHash = await hashCode(config.codeHashKey, binding, input.code);
   const session = await prepareNewSession(now);
 

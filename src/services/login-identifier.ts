@@ -16,6 +16,11 @@ export interface LoginIdentifier {
 const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,32}$/;
 const PHONE_SHAPE = /^\+?[0-9][0-9 ().-]{5,24}$/;
 
+/** The throttle key of a normalised email address or E.164 number, the same one login uses. */
+export function throttleKeyForDestination(channel: "email" | "sms", destination: string): string {
+  return channel === "email" ? `email:${destination}` : `mobile:${destination}`;
+}
+
 /**
  * Normalise an email, a username, or a mobile number (E.164, or a national number read in
  * `defaultRegion`). Emails and usernames compare case-insensitively.
@@ -24,13 +29,15 @@ export function normaliseLoginIdentifier(identifier: string, defaultRegion: stri
   const trimmed = identifier.trim();
   if (trimmed.includes("@")) {
     const email = trimmed.toLowerCase();
-    return { email, mobileNumber: null, username: null, throttleKey: `email:${email}` };
+    return { email, mobileNumber: null, username: null, throttleKey: throttleKeyForDestination("email", email) };
   }
 
   const username = USERNAME_PATTERN.test(trimmed) ? trimmed.toLowerCase() : null;
   const mobileNumber = PHONE_SHAPE.test(trimmed) ? parseMobileNumber(trimmed, defaultRegion) : null;
   const throttleKey =
-    mobileNumber !== null ? `mobile:${mobileNumber}` : `username:${username ?? trimmed.toLowerCase()}`;
+    mobileNumber !== null
+      ? throttleKeyForDestination("sms", mobileNumber)
+      : `username:${username ?? trimmed.toLowerCase()}`;
   return { email: null, mobileNumber, username, throttleKey };
 }
 

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { passwordChangedMail, passwordNotSetMail, passwordResetMail } from "../adapters/mail/templates";
-import { hmacSha256Hex, sha256Hex } from "../crypto/hashing";
+import { sha256Hex } from "../crypto/hashing";
 import { hashPassword } from "../crypto/password-hash";
 import { generateRandomToken } from "../crypto/random";
 import type { FieldError } from "../errors";
@@ -8,12 +8,11 @@ import type { Dependencies } from "../http/context";
 import { addSeconds } from "../lib/clock";
 import { auditEventStatement } from "./audit";
 import { checkNewPassword } from "./breached-passwords";
+import { limitForgotPassword } from "./rate-limit";
 
 export const PASSWORD_RESET_TTL_SECONDS = 30 * 60;
-export const FORGOT_PASSWORD_LIMIT_PER_HOUR = 3;
 
 const RESET_TOKEN_BYTES = 32;
-const HOUR_MS = 60 * 60 * 1000;
 
 export type ForgotPasswordResult =
   | { ok: true; body: { status: "email_sent_if_account_exists" } }
@@ -34,7 +33,7 @@ type ForgotRow = { issued: boolean; has_password: boolean; status: string };
 export async function requestPasswordReset(deps: Dependencies, email: string): Promise<ForgotPasswordResult> {
   const { config, clock } = deps;
   const now = clock.now();
-  const limit = await checkForgotPasswordLimit(deps, email, now);
+  const limit = await limitForgotPassword(deps, email);
   if (!limit.allowed) return { ok: false, reason: "rate_limited", retryAfterSeconds: limit.retryAfterSeconds };
 
   const token = generateRandomToken(RESET_TOKEN_BYTES);
@@ -65,39 +64,6 @@ export async function requestPasswordReset(deps: Dependencies, email: string): P
   }
   deps.log.info("password_reset_requested", { issued: row?.issued ?? false });
   return { ok: true, body: { status: "email_sent_if_account_exists" } };
-}
-
-/**
- * Allow at most three reset requests per address and hour, counted in KV for every address,
- * registered or not, so the limit itself reveals nothing. The count is written after the
- * response.
- *
- * NOTE: KV is eventually consistent, so parallel requests can exceed the limit slightly. It only
- * guards a mailbox against floods; the reset token itself is protected by its 256 bits.
- */
-async function checkForgotPasswordLimit(
-  deps: Dependencies,
-  email: string,
-  now: Date,
-): Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }> {
-  const windowIndex = Math.floor(now.getTime() / HOUR_MS);
-  const addressKey = await hmacSha256Hex(deps.config.codeHashKey, `forgot-password\n${email}`);
-  const key = `forgot-password:${addressKey}:${windowIndex}`;
-
-  let count: number;
-  try {
-    count = Number((await deps.kv.get(key)) ?? "0") || 0;
-  } catch (error) {
-    deps.log.warn("forgot_password_limit_unavailable", { error_name: error instanceof Error ? error.name : "unknown" });
-    return { allowed: true };
-  }
-  if (count >= FORGOT_PASSWORD_LIMIT_PER_HOUR) {
-    const windowEndMs = (windowIndex + 1) * HOUR_MS;
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((windowEndMs - now.getTime()) / 1000)) };
-  }
-
-  deps.waitUntil(deps.kv.put(key, String(count + 1), { expirationTtl: HOUR_MS / 1000 + 60 }));
-  return { allowed: true };
 }
 
 export type ResetPasswordResult =

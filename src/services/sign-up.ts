@@ -11,7 +11,7 @@ import {
   deliverStoredCode,
   upsertCodeStatement,
 } from "./one-time-codes";
-import { checkPasswordPolicy } from "./password-policy";
+import { checkNewPassword } from "./breached-passwords";
 import { codeResendIntervalSeconds, limitCodeSend, limitSignUp } from "./rate-limit";
 
 export interface VerificationRequired {
@@ -59,7 +59,7 @@ export async function signUp(
   input: { email: string; password: string; username?: string | undefined },
 ): Promise<SignUpResult> {
   const { config, db, clock } = deps;
-  const policyError = checkPasswordPolicy(input.password, config.passwordMinLength, input);
+  const policyError = await checkNewPassword(deps, input.password, input, "password");
   if (policyError !== null) return { ok: false, reason: "weak_password", error: policyError };
 
   // Counted before any work, and whatever the address's state, so a 429 reveals nothing about it.

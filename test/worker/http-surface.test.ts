@@ -185,6 +185,33 @@ describe("HTTP surface", () => {
     expect(malformed.body.code).toBe("malformed_json");
   });
 
+  it("rejects other charsets and invalid UTF-8", async () => {
+    const utf16 = await t.request("POST", "/v1/auth/signup", {
+      rawBody: JSON.stringify({ email: "charset@example.com", password: PASSWORD }),
+      headers: { "content-type": "application/json; charset=utf-16" },
+    });
+    expect(utf16.status).toBe(415);
+
+    const bytes = new Uint8Array([
+      ...new TextEncoder().encode('{"email":"'),
+      0xff,
+      0xfe,
+      ...new TextEncoder().encode('@x.io"}'),
+    ]);
+    const invalid = await t.request("POST", "/v1/auth/email/resend", {
+      rawBody: bytes,
+      headers: { "content-type": "application/json" },
+    });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.code).toBe("malformed_json");
+
+    const explicitUtf8 = await t.request("POST", "/v1/auth/email/resend", {
+      rawBody: JSON.stringify({ email: "utf8@example.com" }),
+      headers: { "content-type": "application/json; charset=UTF-8" },
+    });
+    expect(explicitUtf8.status).toBe(202);
+  });
+
   it("grants CORS only to configured origins", async () => {
     const allowed = await t.request("GET", "/health", { headers: { origin: "https://client.test" } });
     expect(allowed.headers.get("access-control-allow-origin")).toBe("https://client.test");
@@ -207,6 +234,12 @@ describe("HTTP surface", () => {
     const response = await t.request("GET", `/v1/me?access_token=${verified.body.access_token}`);
     expect(response.status).toBe(401);
     expect(response.body.code).toBe("unauthorized");
+
+    // The scheme name is case-insensitive; the header is the only place a token is read from.
+    const lowerCase = await t.request("GET", "/v1/me", {
+      headers: { authorization: `bearer ${verified.body.access_token}` },
+    });
+    expect(lowerCase.status).toBe(200);
   });
 
   it("keeps a valid client request id and replaces a hostile one", async () => {

@@ -235,6 +235,8 @@ describe("forgotten password requests", () => {
   });
 
   it("limits requests per address", async () => {
+    // The suite turns rate limits off; this test restores the production default.
+    const t = await createTestApp({ settings: { RATE_LIMIT_FORGOT_PASSWORD_PER_EMAIL: "3/1h" } });
     for (const email of ["limited@example.com", "limited-nobody@example.com"]) {
       if (email === "limited@example.com") await createAccount(t, { email, password: PASSWORD });
       for (let request = 1; request <= 3; request++) expect((await forgot(t, email)).status).toBe(202);

@@ -196,6 +196,11 @@ const ALTERNATIVES: { group: string; name: string; entry: string; stubZodLocales
     name: "jose (sign, verify, JWK import)",
     entry: `import { SignJWT, jwtVerify, importJWK } from "jose"; export { SignJWT, jwtVerify, importJWK };`,
   },
+  {
+    group: "phone numbers",
+    name: "libphonenumber-js/min and /mobile together (as the service imports them)",
+    entry: `import { parsePhoneNumberFromString as parseMin } from "libphonenumber-js/min"; import { parsePhoneNumberFromString as parseMobile } from "libphonenumber-js/mobile"; export const parse = (value: string) => [parseMin(value, "IN")?.number, parseMobile(value, "IN")?.getType()];`,
+  },
   ...(["min", "mobile", "max"] as const).map((metadata) => ({
     group: "phone numbers",
     name: `libphonenumber-js/${metadata}`,

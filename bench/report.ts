@@ -2,6 +2,7 @@
 // notes below it (decisions and their reasons, written by people) survive every run.
 import { existsSync, readFileSync } from "node:fs";
 import type { BundleReport } from "./bundle";
+import type { FloorResult } from "./floor";
 import type { HashingResult } from "./hashing";
 import type { MachineInfo } from "./lib/machine";
 import type { PeerRoundTrips, RoundTripResult } from "./round-trips";
@@ -33,6 +34,7 @@ export interface BenchReport {
   load: { durationSeconds: number; connections: number };
   cpuRequests: number;
   hashing?: HashingResult;
+  floor?: FloorResult[];
   bundle?: BundleReport;
   backends: BackendReport[];
   peerInstalled: boolean;
@@ -365,6 +367,23 @@ export function renderReport(report: BenchReport, keptNotes: string | undefined)
     if (backend.service.cpu.length === 0) continue;
     sections.push(`### ${BACKEND_NAMES[backend.backend]}\n`);
     sections.push(renderCpu(backend.service));
+  }
+
+  sections.push("### The runtime's own share\n");
+  if (report.floor === undefined) sections.push("Not measured in this run.\n");
+  else {
+    sections.push(
+      'The same measurements for a Worker that only returns `{"status":"ok"}`, under the same `wrangler dev`. ' +
+        "The service's `GET /health` and the peer's, which returns before Better Auth runs, compare against these rows.\n",
+    );
+    const rows = report.floor.map((result) => [
+      result.variant,
+      formatNumber(result.cpu.cpuMsPerRequest, 2),
+      formatNumber(result.throughput.requestsPerSecond),
+      formatNumber(result.throughput.p50Ms, 0),
+      formatNumber(result.throughput.p99Ms, 0),
+    ]);
+    sections.push(`${table(["Worker", "CPU ms per request", "requests/s", "p50 (ms)", "p99 (ms)"], rows)}\n`);
   }
 
   sections.push("## Password hashing alone\n");

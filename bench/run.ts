@@ -2,7 +2,7 @@
 // number; a benchmark that cannot run is reported as such and the others go on.
 //
 //   npm run bench -- [--duration 10] [--connections 10] [--cpu-requests 100]
-//                    [--only round-trips,bundle,load,cpu,peer,hashing] [--skip-postgres]
+//                    [--only round-trips,bundle,load,cpu,floor,peer,hashing] [--skip-postgres]
 //                    [--postgres-url postgres://postgres@127.0.0.1:5432/postgres] [--output BENCHMARKS.md]
 //
 // Everything runs on loopback: the service and the Better Auth peer under `wrangler dev`, on the
@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { documentedOperations } from "../test/endpoints/catalog";
 import { measureBundle } from "./bundle";
+import { measureRuntimeFloor } from "./floor";
 import { measurePasswordHashing } from "./hashing";
 import { createHttpApi } from "./lib/http-api";
 import { describeMachine } from "./lib/machine";
@@ -31,7 +32,7 @@ import { measurePeerRoundTrips, measureRoundTrips } from "./round-trips";
 import { measureCpuPerRequest, measureThroughput } from "./throughput";
 import { peerWorkloads, serviceWorkloads, type Workload } from "./workloads";
 
-const SECTIONS = ["round-trips", "bundle", "load", "cpu", "peer", "hashing"] as const;
+const SECTIONS = ["round-trips", "bundle", "load", "cpu", "floor", "peer", "hashing"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: options } = parseArgs({
@@ -196,6 +197,16 @@ async function main(): Promise<void> {
   if (sections.has("hashing")) {
     log("password hashing");
     report.hashing = await measurePasswordHashing();
+  }
+  if (sections.has("floor")) {
+    log("runtime floor");
+    report.floor = await measureRuntimeFloor(
+      {
+        durationSeconds: positiveInteger("duration", options.duration),
+        connections: positiveInteger("connections", options.connections),
+      },
+      positiveInteger("cpu-requests", options["cpu-requests"]),
+    );
   }
   if (sections.has("bundle")) {
     log("bundle size");

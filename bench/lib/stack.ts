@@ -29,7 +29,8 @@ function childEnv(): NodeJS.ProcessEnv {
   return { ...process.env, ...QUIET_WRANGLER_ENV, PATH: `${BIN}:${process.env.PATH ?? ""}` };
 }
 
-function workerdPidsBelow(managed: ManagedProcess): () => number[] {
+/** A function listing the workerd processes that `managed` started. */
+export function workerdPidsOf(managed: ManagedProcess): () => number[] {
   return () => {
     if (managed.child.pid === undefined) return [];
     return descendantsOf(managed.child.pid)
@@ -95,7 +96,7 @@ export async function startService(options: { workDir: string; databaseUrl?: str
     neonSqlUrl: `http://127.0.0.1:${neonPort}/sql`,
     neonOrigin: `http://127.0.0.1:${neonPort}`,
     database,
-    workerdPids: workerdPidsBelow(managed),
+    workerdPids: workerdPidsOf(managed),
     stop: () => managed.stop(),
   };
 }
@@ -136,7 +137,7 @@ export async function startPeer(options: {
     neonSqlUrl: options.neonSqlUrl,
     neonOrigin: options.neonOrigin,
     database: options.database,
-    workerdPids: workerdPidsBelow(managed),
+    workerdPids: workerdPidsOf(managed),
     stop: () => managed.stop(),
   };
 }

@@ -4,7 +4,7 @@ import * as schema from "./schema";
 
 export type Database = NeonHttpDatabase<typeof schema>;
 
-/** How long one request may wait on the database in total before it answers 503, by default. */
+/** Default time one request may wait on the database in total before it responds with 503. */
 export const DATABASE_TIMEOUT_MS = 10_000;
 
 /**

@@ -17,7 +17,7 @@ export function fieldErrorsFromIssues(issues: z.core.$ZodIssue[]): FieldError[] 
   });
 }
 
-/** The validation hook for every route: a failed schema answers 400 validation_failed. */
+/** Validation hook for every route: a request that fails its schema gets 400 validation_failed. */
 export const validationHook: Hook<unknown, AppEnv, string, unknown> = (result, c) => {
   if (!result.success) {
     return problemResponse(c, "validation_failed", "The request does not match its schema.", {

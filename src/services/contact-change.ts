@@ -15,7 +15,7 @@ import {
   upsertCodeStatement,
 } from "./one-time-codes";
 import { codeResendIntervalSeconds, limitCodeCheck, limitCodeSend } from "./rate-limit";
-import { isUniqueViolation } from "./sign-up";
+import { isUniqueViolation } from "./postgres-errors";
 import { toUserView, type UserRow, type UserView } from "./user-view";
 
 /** A change of the caller's email address or mobile number, confirmed by a code sent to the new one. */

@@ -4,7 +4,7 @@ import type { OAuthProviderName } from "../config";
 import { encryptSecret } from "../crypto/encryption";
 import type { Dependencies } from "../http/context";
 import { auditEventStatement } from "./audit";
-import { isUniqueViolation } from "./sign-up";
+import { isUniqueViolation } from "./postgres-errors";
 import type { UserStatus } from "./user-view";
 
 export type AccountResolution =

@@ -16,7 +16,7 @@ export type { RateLimitDecision } from "../adapters/rate-limit";
 type FailureMode = "open" | "closed";
 
 interface LimitedCounter {
-  /** Names the counter's purpose in its key and in logs; never holds the subject itself. */
+  /** Name of the counter's purpose in its key and in logs. It never contains the subject itself. */
   scope: string;
   subject: string;
   rules: readonly RateLimitRule[];

@@ -12,6 +12,7 @@ import {
   upsertCodeStatement,
 } from "./one-time-codes";
 import { checkNewPassword } from "./breached-passwords";
+import { isUniqueViolation } from "./postgres-errors";
 import { codeResendIntervalSeconds, limitCodeSend, limitSignUp } from "./rate-limit";
 
 export interface VerificationRequired {
@@ -173,15 +174,4 @@ export async function resendSignUpCode(deps: Dependencies, email: string): Promi
 async function notifyExistingAccount(deps: Dependencies, email: string): Promise<void> {
   await deps.mailer.send({ to: email, ...accountExistsMail(deps.config.appUrl) });
   deps.log.info("signup_existing_account_notified");
-}
-
-/** Whether an error (or its cause) is a Postgres unique violation on the named constraint. */
-export function isUniqueViolation(error: unknown, constraint: string): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    const fields = current as { code?: unknown; constraint?: unknown };
-    if (fields.code === "23505" && fields.constraint === constraint) return true;
-    current = current.cause;
-  }
-  return false;
 }

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Caller, Dependencies } from "../http/context";
 import { callerSessionIsLive } from "./sessions";
-import { isUniqueViolation } from "./sign-up";
+import { isUniqueViolation } from "./postgres-errors";
 import { toUserView, type UserRow, type UserView, userColumnsOf } from "./user-view";
 
 export type ChangeUsernameResult =

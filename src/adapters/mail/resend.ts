@@ -44,6 +44,6 @@ export class ResendMailer implements Mailer {
 
     // The body is never shown to clients; it is read only so the connection can be reused.
     await response.body?.cancel();
-    if (!response.ok) throw new UpstreamError("mail", `Resend answered HTTP ${response.status}`);
+    if (!response.ok) throw new UpstreamError("mail", `Resend returned HTTP ${response.status}`);
   }
 }

@@ -51,7 +51,7 @@ export class TwilioSmsSender implements SmsSender {
     // Twilio's error body names the recipient; it is discarded unread.
     await response.body?.cancel();
     if (!response.ok) {
-      throw new UpstreamError("sms", `Twilio answered HTTP ${response.status}`);
+      throw new UpstreamError("sms", `Twilio returned HTTP ${response.status}`);
     }
   }
 }

@@ -26,7 +26,7 @@ export interface TestResponse<T = any> {
  */
 const createdDatabases: string[] = [];
 
-/** Drop the databases this test file created; an embedded PGlite database holds about 250 MiB. */
+/** Drop the databases this test file created; an embedded PGlite database uses about 250 MiB. */
 export async function dropTestDatabases(): Promise<void> {
   const names = createdDatabases.splice(0, createdDatabases.length);
   await Promise.all(

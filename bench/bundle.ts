@@ -1,7 +1,7 @@
 // Worker bundle size as `wrangler deploy --dry-run` builds it, which dependencies make it up (from
 // esbuild's metafile), and what the named alternatives would weigh, bundled alone with esbuild.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -15,11 +15,18 @@ export interface WranglerBundle {
   /** The upload size that wrangler reports, in KiB. */
   uploadKiB: number;
   gzipKiB: number;
+  /**
+   * Least processor time, over fresh Node processes (the same V8 engine as workerd), to compile the
+   * bundle and run its top level: the part of a cold start that the bundle decides. Processor time
+   * rather than wall time, and the least of several samples, so other load on the machine blurs it less.
+   * Undefined when the bundle does not load outside workerd.
+   */
+  startupMs?: number;
 }
 
 export interface DependencyShare {
   name: string;
-  /** Bytes of this package in the unminified output, before compression. */
+  /** Bytes of this package in the deployed output, before compression. */
   bytes: number;
 }
 
@@ -28,17 +35,20 @@ export interface BundleAlternative {
   name: string;
   minifiedKiB: number;
   gzipKiB: number;
+  /** Measured for whole-service variants only; see `WranglerBundle.startupMs`. */
+  startupMs?: number;
   note?: string;
 }
 
 export interface BundleReport {
-  asBuilt: WranglerBundle;
-  minified: WranglerBundle;
+  /** As wrangler.toml builds it for the production environment (minified). */
+  deployed: WranglerBundle;
+  unminified: WranglerBundle;
   dependencies: DependencyShare[];
   /** Bytes of zod's translated error messages, which the `z` namespace import keeps. */
   zodLocalesBytes: number;
   alternatives: BundleAlternative[];
-  peer?: { asBuilt: WranglerBundle; minified: WranglerBundle };
+  peer?: { deployed: WranglerBundle; unminified: WranglerBundle };
 }
 
 /** Run `wrangler deploy --dry-run` in `directory` and read the sizes it prints. */
@@ -62,7 +72,35 @@ async function wranglerDryRun(
   if (match?.[1] === undefined || match[2] === undefined) {
     throw new Error(`wrangler printed no upload size:\n${stdout}`);
   }
-  return { uploadKiB: Number(match[1]), gzipKiB: Number(match[2]), stdout };
+  return {
+    uploadKiB: Number(match[1]),
+    gzipKiB: Number(match[2]),
+    startupMs: await measureStartup(join(outdir, "index.js")),
+    stdout,
+  };
+}
+
+const STARTUP_SAMPLES = 15;
+
+/** Compile-and-evaluate processor time of a bundle in fresh Node processes; see `startupMs`. */
+async function measureStartup(bundlePath: string): Promise<number | undefined> {
+  // The .mjs name makes Node load it as a module without first parsing it to guess the format.
+  const modulePath = `${bundlePath.replace(/\.js$/, "")}.startup.mjs`;
+  copyFileSync(bundlePath, modulePath);
+  const script =
+    "const before = process.cpuUsage(); await import(process.argv[1]); const used = process.cpuUsage(before); console.log((used.user + used.system) / 1000);";
+  const samples: number[] = [];
+  try {
+    for (let sample = 0; sample < STARTUP_SAMPLES; sample += 1) {
+      const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script, modulePath]);
+      samples.push(Number(stdout.trim()));
+    }
+  } catch {
+    // A bundle that imports cloudflare:* modules loads only in workerd.
+    return undefined;
+  }
+  // The fastest sample is the one least disturbed by other work on the machine.
+  return Math.min(...samples);
 }
 
 function packageOf(inputPath: string): string {
@@ -107,8 +145,8 @@ const stubZodLocales: Plugin = {
 /** Bundle one entry the way wrangler resolves Worker code, minified, and measure it. */
 async function bundleEntry(
   contents: string,
-  options: { stubZodLocales?: boolean } = {},
-): Promise<{ minifiedKiB: number; gzipKiB: number }> {
+  options: { stubZodLocales?: boolean; startupIn?: string } = {},
+): Promise<{ minifiedKiB: number; gzipKiB: number; startupMs?: number }> {
   const result = await build({
     stdin: { contents, resolveDir: PROJECT_ROOT, loader: "ts", sourcefile: "entry.ts" },
     plugins: options.stubZodLocales ? [stubZodLocales] : [],
@@ -123,7 +161,13 @@ async function bundleEntry(
     logLevel: "silent",
   });
   const code = result.outputFiles[0]?.contents ?? new Uint8Array();
-  return { minifiedKiB: code.byteLength / 1024, gzipKiB: gzipSync(code).byteLength / 1024 };
+  let startupMs: number | undefined;
+  if (options.startupIn !== undefined) {
+    const bundlePath = join(options.startupIn, `entry-${Date.now()}.js`);
+    writeFileSync(bundlePath, code);
+    startupMs = await measureStartup(bundlePath);
+  }
+  return { minifiedKiB: code.byteLength / 1024, gzipKiB: gzipSync(code).byteLength / 1024, startupMs };
 }
 
 // Representative request schemas, written once per zod flavour, so both bundles carry the same work.
@@ -138,18 +182,27 @@ const ZOD_SCHEMAS_MINI = `
   export const user = z.object({ id: z.uuid(), status: z.enum(["active", "suspended"]), created_at: z.string() });
   export const parse = (value: unknown) => signUp.safeParse(value);`;
 
-const ALTERNATIVES: { group: string; name: string; entry: string; stubZodLocales?: boolean; note?: string }[] = [
+const ALTERNATIVES: {
+  group: string;
+  name: string;
+  entry: string;
+  stubZodLocales?: boolean;
+  startup?: boolean;
+  note?: string;
+}[] = [
   {
     group: "the service",
     name: "src/index.ts bundled alone with esbuild, minified",
     entry: `export { default } from "./src/index";`,
+    startup: true,
   },
   {
     group: "the service",
     name: "the same, with zod's `locales` module replaced by an empty one",
     entry: `export { default } from "./src/index";`,
     stubZodLocales: true,
-    note: "size only: not run",
+    startup: true,
+    note: "loads, but no test runs this build",
   },
   {
     group: "zod",
@@ -208,18 +261,34 @@ const ALTERNATIVES: { group: string; name: string; entry: string; stubZodLocales
   })),
 ];
 
+function sizesOf({ uploadKiB, gzipKiB, startupMs }: WranglerBundle): WranglerBundle {
+  return { uploadKiB, gzipKiB, startupMs };
+}
+
 export async function measureBundle(options: { includePeer: boolean }): Promise<BundleReport> {
   const outdir = mkdtempSync(join(tmpdir(), "bench-bundle-"));
   try {
-    const metafilePath = join(outdir, "as-built", "meta.json");
-    const asBuilt = await wranglerDryRun(PROJECT_ROOT, join(outdir, "as-built"), ["--metafile", metafilePath]);
-    const minified = await wranglerDryRun(PROJECT_ROOT, join(outdir, "minified"), ["--minify"]);
+    const metafilePath = join(outdir, "deployed", "meta.json");
+    const deployed = await wranglerDryRun(PROJECT_ROOT, join(outdir, "deployed"), [
+      "--env",
+      "production",
+      "--metafile",
+      metafilePath,
+    ]);
+    const unminified = await wranglerDryRun(PROJECT_ROOT, join(outdir, "unminified"), [
+      "--env",
+      "production",
+      "--minify=false",
+    ]);
     const { shares, zodLocalesBytes } = dependencySharesFrom(JSON.parse(readFileSync(metafilePath, "utf8")));
 
     const alternatives: BundleAlternative[] = [];
     for (const alternative of ALTERNATIVES) {
       try {
-        const size = await bundleEntry(alternative.entry, { stubZodLocales: alternative.stubZodLocales });
+        const size = await bundleEntry(alternative.entry, {
+          stubZodLocales: alternative.stubZodLocales,
+          startupIn: alternative.startup ? outdir : undefined,
+        });
         alternatives.push({ group: alternative.group, name: alternative.name, note: alternative.note, ...size });
       } catch (error) {
         const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
@@ -237,21 +306,18 @@ export async function measureBundle(options: { includePeer: boolean }): Promise<
     if (options.includePeer) {
       const peerDir = join(PROJECT_ROOT, "bench/peer");
       peer = {
-        asBuilt: await wranglerDryRun(peerDir, join(outdir, "peer-as-built")),
-        minified: await wranglerDryRun(peerDir, join(outdir, "peer-minified"), ["--minify"]),
+        deployed: await wranglerDryRun(peerDir, join(outdir, "peer-minified"), ["--minify"]),
+        unminified: await wranglerDryRun(peerDir, join(outdir, "peer-unminified"), ["--minify=false"]),
       };
     }
 
     return {
-      asBuilt: { uploadKiB: asBuilt.uploadKiB, gzipKiB: asBuilt.gzipKiB },
-      minified: { uploadKiB: minified.uploadKiB, gzipKiB: minified.gzipKiB },
+      deployed: sizesOf(deployed),
+      unminified: sizesOf(unminified),
       dependencies: shares,
       zodLocalesBytes,
       alternatives,
-      peer: peer && {
-        asBuilt: { uploadKiB: peer.asBuilt.uploadKiB, gzipKiB: peer.asBuilt.gzipKiB },
-        minified: { uploadKiB: peer.minified.uploadKiB, gzipKiB: peer.minified.gzipKiB },
-      },
+      peer: peer && { deployed: sizesOf(peer.deployed), unminified: sizesOf(peer.unminified) },
     };
   } finally {
     rmSync(outdir, { recursive: true, force: true });

@@ -1,18 +1,14 @@
 import { hmacSha256Hex } from "../../crypto/hashing";
 import {
-  buildAuthorizationUrl,
-  exchangeSafely,
+  createApiIdentityProvider,
   getProviderJson,
   isRecord,
   normalizeProviderEmail,
   type OAuthProvider,
-  oauthClient,
   type ProviderEndpoints,
   type ProviderIdentity,
   ProviderResponseError,
   type ProviderRuntime,
-  providerTokens,
-  redeemAuthorizationCode,
 } from "./flow";
 
 // Graph API versions stay available for about two years after release; v23.0 came out in May 2025.
@@ -35,17 +31,11 @@ export const FACEBOOK_SCOPE = "email,public_profile";
  * treated as unverified. It is recorded on the linked account but never used to find or link a user.
  */
 export function createFacebookProvider(runtime: ProviderRuntime): OAuthProvider {
-  return {
+  return createApiIdentityProvider(runtime, {
     name: "facebook",
-    isOpenIdProvider: false,
-    buildAuthorizationUrl: (request) => buildAuthorizationUrl(runtime, request, { scope: FACEBOOK_SCOPE }),
-    exchangeCode: (request) =>
-      exchangeSafely(async () => {
-        const { tokens } = await redeemAuthorizationCode(runtime, oauthClient(runtime), request);
-        const identity = await readFacebookIdentity(runtime, tokens.access_token);
-        return { identity, tokens: providerTokens(tokens) };
-      }),
-  };
+    scope: FACEBOOK_SCOPE,
+    readIdentity: readFacebookIdentity,
+  });
 }
 
 async function readFacebookIdentity(runtime: ProviderRuntime, accessToken: string): Promise<ProviderIdentity> {

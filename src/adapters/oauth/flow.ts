@@ -191,6 +191,31 @@ export async function exchangeSafely(
   }
 }
 
+/**
+ * A provider without ID tokens, such as GitHub or Facebook: the identity comes from the provider's
+ * user API, called with the access token that redeeming the authorization code returned.
+ */
+export function createApiIdentityProvider(
+  runtime: ProviderRuntime,
+  options: {
+    name: OAuthProviderName;
+    scope: string;
+    readIdentity: (runtime: ProviderRuntime, accessToken: string) => Promise<ProviderIdentity>;
+  },
+): OAuthProvider {
+  return {
+    name: options.name,
+    isOpenIdProvider: false,
+    buildAuthorizationUrl: (request) => buildAuthorizationUrl(runtime, request, { scope: options.scope }),
+    exchangeCode: (request) =>
+      exchangeSafely(async () => {
+        const { tokens } = await redeemAuthorizationCode(runtime, oauthClient(runtime), request);
+        const identity = await options.readIdentity(runtime, tokens.access_token);
+        return { identity, tokens: providerTokens(tokens) };
+      }),
+  };
+}
+
 /** GET a provider API resource with the user's access token and return its JSON, unchecked. */
 export async function getProviderJson(
   runtime: ProviderRuntime,

@@ -1,17 +1,13 @@
 import {
-  buildAuthorizationUrl,
-  exchangeSafely,
+  createApiIdentityProvider,
   getProviderJson,
   isRecord,
   normalizeProviderEmail,
   type OAuthProvider,
-  oauthClient,
   type ProviderEndpoints,
   type ProviderIdentity,
   ProviderResponseError,
   type ProviderRuntime,
-  providerTokens,
-  redeemAuthorizationCode,
 } from "./flow";
 
 /** GitHub OAuth app endpoints. GitHub is not an OpenID provider, so there is no ID token. */
@@ -38,17 +34,7 @@ const API_HEADERS = {
  * GitHub has accepted PKCE with S256 since July 2025 (GitHub changelog, 2025-07-14).
  */
 export function createGitHubProvider(runtime: ProviderRuntime): OAuthProvider {
-  return {
-    name: "github",
-    isOpenIdProvider: false,
-    buildAuthorizationUrl: (request) => buildAuthorizationUrl(runtime, request, { scope: GITHUB_SCOPE }),
-    exchangeCode: (request) =>
-      exchangeSafely(async () => {
-        const { tokens } = await redeemAuthorizationCode(runtime, oauthClient(runtime), request);
-        const identity = await readGitHubIdentity(runtime, tokens.access_token);
-        return { identity, tokens: providerTokens(tokens) };
-      }),
-  };
+  return createApiIdentityProvider(runtime, { name: "github", scope: GITHUB_SCOPE, readIdentity: readGitHubIdentity });
 }
 
 async function readGitHubIdentity(runtime: ProviderRuntime, accessToken: string): Promise<ProviderIdentity> {

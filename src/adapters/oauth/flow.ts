@@ -192,8 +192,8 @@ export async function exchangeSafely(
 }
 
 /**
- * A provider without ID tokens, such as GitHub or Facebook: the identity comes from the provider's
- * user API, called with the access token that redeeming the authorization code returned.
+ * Build a provider without ID tokens, such as GitHub or Facebook: the identity comes from the
+ * provider's user API, called with the access token that redeeming the authorization code returned.
  */
 export function createApiIdentityProvider(
   runtime: ProviderRuntime,

@@ -114,7 +114,7 @@ const reviewerDocumentRoute = createRoute({
   path: "/v1/admin/kyc/{user_id}/documents/{kind}",
   tags: ["Review and administration"],
   summary: "Download a trader's KYC document",
-  description: `Served as an attachment; every download is recorded as \`kyc.document_viewed\`. ${ROLE_NOTE}`,
+  description: `Served as an attachment; every download is recorded as \`kyc.document_viewed\` before the file is sent. When R2 fails, the response is 503 and nothing is recorded. ${ROLE_NOTE}`,
   security: bearerSecurity,
   middleware: [requireAccessToken(), requireRole("reviewer", "admin")] as const,
   request: { params: TargetDocumentParamsSchema },

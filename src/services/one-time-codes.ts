@@ -129,16 +129,26 @@ export async function deliverCode(deps: Dependencies, binding: CodeBinding, code
   await deps.mailer.send({ to: binding.destination, ...content });
 }
 
+/** Build the DELETE of a stored code that was never sent, matched by its hash so a newer code stays. */
+export function discardUndeliveredCodeStatement(binding: CodeBinding, codeHash: string): SQL {
+  return sql`
+    DELETE FROM verifications
+    WHERE purpose = ${binding.purpose} AND type = ${binding.channel} AND identifier = ${binding.destination}
+      AND code_hash = ${codeHash} AND consumed_at IS NULL`;
+}
+
 /**
- * Send a code that is already stored, and delete it again when sending fails, so a failed send
- * leaves no undelivered live code and does not hold the resend interval. The code it replaced stays
- * replaced, because a client that saw the failure requests a new one. Rethrows the send error.
+ * Send a code that is already stored, and run `discardStatement` when sending fails. By default it
+ * deletes the code again, so a failed send leaves no undelivered live code and does not hold the
+ * resend interval. The code it replaced stays replaced, because a client that saw the failure
+ * requests a new one. Rethrows the send error.
  */
 export async function deliverStoredCode(
   deps: Dependencies,
   binding: CodeBinding,
   code: string,
   codeHash: string,
+  discardStatement: SQL = discardUndeliveredCodeStatement(binding, codeHash),
 ): Promise<void> {
   try {
     await deliverCode(deps, binding, code);
@@ -149,12 +159,10 @@ export async function deliverStoredCode(
       ...describeError(error),
     });
     try {
-      await deps.db.execute(sql`
-        DELETE FROM verifications
-        WHERE purpose = ${binding.purpose} AND type = ${binding.channel} AND identifier = ${binding.destination}
-          AND code_hash = ${codeHash} AND consumed_at IS NULL`);
+      await deps.db.execute(discardStatement);
     } catch (deleteError) {
-      // The code stays stored but unknown to anyone, so it only blocks the next send until it expires.
+      // What the statement would delete stays. The code is unknown to anyone, so it only blocks the
+      // next send until it expires.
       deps.log.error("undelivered_code_delete_failed", { purpose: binding.purpose, ...describeError(deleteError) });
     }
     throw error;

@@ -160,7 +160,16 @@ async function toReviewerView(deps: Dependencies, row: KycRow): Promise<Reviewer
   };
 }
 
-/** Open a trader's document for a reviewer, recording `kyc.document_viewed` in the same statement. */
+/**
+ * Open a trader's document for a reviewer and record the download as `kyc.document_viewed`.
+ *
+ * Two round trips, one more than when the authorizing statement also wrote the event, because
+ * that event was stored even when R2 then failed. Now a read-only statement checks the reviewer
+ * and finds the object key, and an R2 failure ends the request with 503 before anything is
+ * written. Then one INSERT records the event only while the actor is still a reviewer or admin
+ * with a live session, so a reviewer demoted or signed out in between gets no bytes. The document
+ * is returned only after that INSERT commits, so no byte is sent without its event.
+ */
 export async function readKycDocumentForReview(
   deps: Dependencies,
   caller: Caller,
@@ -170,18 +179,12 @@ export async function readKycDocumentForReview(
   if (targetUserId === caller.userId) return { ok: false, reason: "own_record" };
 
   const result = await deps.db.execute<ActorFlags & { document: StoredDocumentRow | null }>(sql`
-    WITH ${actorCtes(deps, caller)},
-    viewed AS (
-      SELECT k.user_id, ${storedDocumentColumns(kind)} FROM user_kyc AS k
-      WHERE k.user_id = ${targetUserId} AND EXISTS (SELECT 1 FROM actor)
-        AND k.${sql.identifier(DOCUMENT_COLUMNS[kind].objectKey)} IS NOT NULL),
-    audit AS (${auditEventStatement(
-      deps,
-      { action: "kyc.document_viewed", actorUserId: caller.userId, metadata: { kind } },
-      sql`SELECT user_id AS id FROM viewed`,
-    )})
+    WITH ${actorCtes(deps, caller)}
     SELECT ${ACTOR_FLAGS},
-           (SELECT to_jsonb(d) FROM (SELECT object_key, content_type, size_bytes, sha256 FROM viewed) AS d) AS document`);
+           (SELECT to_jsonb(d) FROM (
+              SELECT ${storedDocumentColumns(kind)} FROM user_kyc AS k
+              WHERE k.user_id = ${targetUserId} AND EXISTS (SELECT 1 FROM actor)
+                AND k.${sql.identifier(DOCUMENT_COLUMNS[kind].objectKey)} IS NOT NULL) AS d) AS document`);
 
   const row = result.rows[0];
   const rejection = row === undefined ? "unauthorized" : actorRejection(row);
@@ -190,8 +193,46 @@ export async function readKycDocumentForReview(
 
   const document = await openStoredDocument(deps, kind, row.document);
   if (document === null) return { ok: false, reason: "not_found" };
+
+  let recorded: ReviewFailure | null;
+  try {
+    recorded = await recordDocumentView(deps, caller, targetUserId, kind);
+  } catch (error) {
+    deps.waitUntil(document.body.cancel());
+    throw error;
+  }
+  if (recorded !== null) {
+    deps.waitUntil(document.body.cancel());
+    return recorded;
+  }
+
   deps.log.info("kyc_document_viewed", { user_id: targetUserId, reviewer_id: caller.userId, kind });
   return { ok: true, document };
+}
+
+/**
+ * Insert the `kyc.document_viewed` event if the actor is still a live reviewer or admin and the
+ * trader's KYC record still exists. Returns null once the event is stored, or the reason it was not.
+ */
+async function recordDocumentView(
+  deps: Dependencies,
+  caller: Caller,
+  targetUserId: string,
+  kind: DocumentKind,
+): Promise<ReviewFailure | null> {
+  const result = await deps.db.execute<ActorFlags & { recorded: boolean }>(sql`
+    WITH ${actorCtes(deps, caller)},
+    audit AS (${auditEventStatement(
+      deps,
+      { action: "kyc.document_viewed", actorUserId: caller.userId, metadata: { kind } },
+      sql`SELECT k.user_id AS id FROM user_kyc AS k WHERE k.user_id = ${targetUserId} AND EXISTS (SELECT 1 FROM actor)`,
+    )} RETURNING id)
+    SELECT ${ACTOR_FLAGS}, EXISTS (SELECT 1 FROM audit) AS recorded`);
+
+  const row = result.rows[0];
+  const rejection = row === undefined ? "unauthorized" : actorRejection(row);
+  if (rejection !== null || row === undefined) return { ok: false, reason: rejection ?? "unauthorized" };
+  return row.recorded ? null : { ok: false, reason: "not_found" };
 }
 
 type Decision =

@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { accountExistsMail, verificationCodeMail } from "../adapters/mail/templates";
 import { hashPassword } from "../crypto/password-hash";
 import type { FieldError } from "../errors";
@@ -9,6 +9,7 @@ import {
   type CodeBinding,
   createCode,
   deliverStoredCode,
+  discardUndeliveredCodeStatement,
   upsertCodeStatement,
 } from "./one-time-codes";
 import { checkNewPassword } from "./breached-passwords";
@@ -54,6 +55,12 @@ function signUpBinding(email: string): CodeBinding {
  * The answer is the same whether or not the address already has an account, so sign-up cannot
  * be used to find out who is registered. An existing active account gets a notice instead of a
  * code, and its password is never touched. Two database round trips: one read, one batch.
+ *
+ * When the code mail fails, the response is 503 and a third round trip deletes the pending account
+ * with its password and codes (see `discardUnsentSignUpStatement`), so no password stays that its
+ * sender could not confirm. That includes a pending account this request reclaimed. The batch
+ * already replaced its password and its live code, so nothing of the earlier registration can be
+ * restored, and its owner signs up again.
  */
 export async function signUp(
   deps: Dependencies,
@@ -132,9 +139,38 @@ export async function signUp(
     return { ok: true, body: verificationRequired(input.email) };
   }
 
-  await deliverStoredCode(deps, signUpBinding(input.email), code, codeHash);
-  deps.log.info("signup_code_sent", { user_id: created.rows[0]?.id });
+  const userId = created.rows[0]?.id ?? null;
+  const discard = discardUnsentSignUpStatement(signUpBinding(input.email), codeHash, userId, password.hash);
+  await deliverStoredCode(deps, signUpBinding(input.email), code, codeHash, discard);
+  deps.log.info("signup_code_sent", { user_id: userId });
   return { ok: true, body: verificationRequired(input.email) };
+}
+
+/**
+ * Build the statement that undoes a sign-up whose code was not sent. It deletes the unsent code and
+ * the pending account, whose credential and codes go with it by cascade (a sign-in code requested
+ * for the address meanwhile too). The account goes only while it is still pending and still has
+ * this request's password hash, which is unique through its random salt, so an account that a later
+ * sign-up reclaimed or that was verified in the meantime stays. Rows are locked in the order the
+ * sign-up batch locks them, the user before the credential, so a racing sign-up waits rather than
+ * deadlocks. After such a wait, Postgres re-checks the credential row's newest version against the
+ * hash.
+ */
+function discardUnsentSignUpStatement(
+  binding: CodeBinding,
+  codeHash: string,
+  userId: string | null,
+  passwordHash: string,
+): SQL {
+  return sql`
+    WITH pending AS (
+      SELECT id FROM users WHERE id = ${userId} AND status = 'pending_verification' FOR UPDATE),
+    written_by_this_request AS (
+      SELECT c.user_id FROM auth_credentials AS c JOIN pending ON pending.id = c.user_id
+      WHERE c.password_hash = ${passwordHash} FOR UPDATE OF c),
+    discarded_account AS (DELETE FROM users WHERE id IN (SELECT user_id FROM written_by_this_request)),
+    discarded_code AS (${discardUndeliveredCodeStatement(binding, codeHash)})
+    SELECT 1`;
 }
 
 export type ResendResult =

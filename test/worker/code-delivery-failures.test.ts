@@ -138,17 +138,136 @@ describe("contact change delivery failures", () => {
 });
 
 describe("sign-up delivery failures", () => {
-  it("answers 503 and keeps no code", async () => {
-    const t = await createTestApp({
-      mailer: new ResendMailer({ apiKey: "re_test_key", from: "no-reply@app.test", replyTo: undefined }),
+  const EMAIL = "asha@example.com";
+  const PASSWORD = "correct horse battery staple";
+  const OTHER_PASSWORD = "a different long passphrase";
+
+  function resendMailer(timeoutMs?: number) {
+    return new ResendMailer({ apiKey: "re_test_key", from: "no-reply@app.test", replyTo: undefined, timeoutMs });
+  }
+
+  /**
+   * Resend at its real address. `respond` picks the outcome of each call, numbered from 1. A sent
+   * message is recorded so `latestCode` can read it.
+   */
+  function fakeResend(respond: (call: number) => Promise<"sent" | "failed"> | "sent" | "failed") {
+    const sent: { to: string; text: string }[] = [];
+    let calls = 0;
+    removeFake = fakeHost("https://api.resend.com", async (request) => {
+      const message = (await request.json()) as { to: string[]; text: string };
+      calls++;
+      if ((await respond(calls)) === "failed") return Response.json({ message: "down" }, { status: 500 });
+      for (const to of message.to) sent.push({ to, text: message.text });
+      return Response.json({ id: crypto.randomUUID() });
     });
-    removeFake = fakeHost("https://api.resend.com", () => Response.json({ message: "down" }, { status: 500 }));
+    return { messagesTo: (address: string) => sent.filter((message) => message.to === address) };
+  }
+
+  async function signUpRows(t: TestApp) {
+    return {
+      users: (await t.sql`SELECT id FROM users WHERE email = ${EMAIL}`).length,
+      credentials: (await t.sql`SELECT user_id FROM auth_credentials`).length,
+      codes: (await t.sql`SELECT id FROM verifications WHERE identifier = ${EMAIL}`).length,
+    };
+  }
+
+  async function signUpAndVerify(t: TestApp, outbox: ReturnType<typeof fakeResend>, password: string) {
+    const signUp = await t.request("POST", "/v1/auth/signup", { body: { email: EMAIL, password } });
+    expect(signUp.status).toBe(202);
+    const code = latestCode(outbox, EMAIL);
+    const verified = await t.request("POST", "/v1/auth/email/verify", { body: { email: EMAIL, code } });
+    expect(verified.status).toBe(200);
+    const login = await t.request("POST", "/v1/auth/login", { body: { identifier: EMAIL, password } });
+    expect(login.status).toBe(200);
+  }
+
+  it("keeps no account after HTTP 500", async () => {
+    const t = await createTestApp({ mailer: resendMailer() });
+    let failing = true;
+    const outbox = fakeResend(() => (failing ? "failed" : "sent"));
 
     const response = await t.request("POST", "/v1/auth/signup", {
-      body: { email: "asha@example.com", password: "correct horse battery staple" },
+      body: { email: EMAIL, password: PASSWORD, username: "asha" },
     });
 
     expect(response.status).toBe(503);
-    expect(await storedCodes(t, "asha@example.com")).toHaveLength(0);
+    expect(response.body.code).toBe("service_unavailable");
+    expect(await signUpRows(t)).toEqual({ users: 0, credentials: 0, codes: 0 });
+    expect(await t.sql`SELECT id FROM users`).toHaveLength(0);
+    const log = t.logs.join("\n");
+    expect(log).toContain("code_delivery_failed");
+    expect(log).not.toContain("undelivered_code_delete_failed");
+    expect(log).not.toContain(EMAIL);
+
+    failing = false;
+    const otherAddress = await t.request("POST", "/v1/auth/signup", {
+      body: { email: "ravi@example.com", password: PASSWORD, username: "asha" },
+    });
+    expect(otherAddress.status).toBe(202);
+    await signUpAndVerify(t, outbox, PASSWORD);
+  });
+
+  it("keeps no account after a timeout", async () => {
+    const t = await createTestApp({ mailer: resendMailer(50) });
+    removeFake = fakeHost(
+      "https://api.resend.com",
+      (request) =>
+        new Promise<Response>((_, reject) => {
+          request.signal.addEventListener("abort", () => reject(request.signal.reason));
+        }),
+    );
+
+    const response = await t.request("POST", "/v1/auth/signup", { body: { email: EMAIL, password: PASSWORD } });
+
+    expect(response.status).toBe(503);
+    expect(await signUpRows(t)).toEqual({ users: 0, credentials: 0, codes: 0 });
+    removeFake();
+    const outbox = fakeResend(() => "sent");
+    await signUpAndVerify(t, outbox, PASSWORD);
+  });
+
+  it("deletes a reclaimed pending account", async () => {
+    const t = await createTestApp({ mailer: resendMailer() });
+    let failing = false;
+    const outbox = fakeResend(() => (failing ? "failed" : "sent"));
+    expect((await t.request("POST", "/v1/auth/signup", { body: { email: EMAIL, password: PASSWORD } })).status).toBe(
+      202,
+    );
+    const firstCode = latestCode(outbox, EMAIL);
+    expect(await signUpRows(t)).toEqual({ users: 1, credentials: 1, codes: 1 });
+
+    failing = true;
+    const reclaim = await t.request("POST", "/v1/auth/signup", { body: { email: EMAIL, password: OTHER_PASSWORD } });
+
+    expect(reclaim.status).toBe(503);
+    expect(await signUpRows(t)).toEqual({ users: 0, credentials: 0, codes: 0 });
+    const staleVerify = await t.request("POST", "/v1/auth/email/verify", { body: { email: EMAIL, code: firstCode } });
+    expect(staleVerify.status).toBe(400);
+    failing = false;
+    await signUpAndVerify(t, outbox, PASSWORD);
+  });
+
+  it("keeps an account that a parallel sign-up reclaimed", async () => {
+    const t = await createTestApp({ mailer: resendMailer() });
+    let parallelStatus: number | undefined;
+    // The first send fails, but only after a second sign-up for the address has reclaimed the
+    // pending account and sent its own code.
+    const outbox = fakeResend(async (call) => {
+      if (call !== 1) return "sent";
+      const parallel = await t.request("POST", "/v1/auth/signup", { body: { email: EMAIL, password: OTHER_PASSWORD } });
+      parallelStatus = parallel.status;
+      return "failed";
+    });
+
+    const response = await t.request("POST", "/v1/auth/signup", { body: { email: EMAIL, password: PASSWORD } });
+
+    expect(response.status).toBe(503);
+    expect(parallelStatus).toBe(202);
+    expect(await signUpRows(t)).toEqual({ users: 1, credentials: 1, codes: 1 });
+    const code = latestCode(outbox, EMAIL);
+    const verified = await t.request("POST", "/v1/auth/email/verify", { body: { email: EMAIL, code } });
+    expect(verified.status).toBe(200);
+    const login = await t.request("POST", "/v1/auth/login", { body: { identifier: EMAIL, password: OTHER_PASSWORD } });
+    expect(login.status).toBe(200);
   });
 });

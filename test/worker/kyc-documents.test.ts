@@ -1,7 +1,8 @@
 import { env } from "cloudflare:test";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTestApp, type TestApp } from "./helpers/app";
 import { type SignedInUser, signUpUser } from "./helpers/accounts";
+import { type FaultSwitch, failingBinding } from "./helpers/faults";
 import {
   chunkedStream,
   jpegBytes,
@@ -332,3 +333,105 @@ describe("KYC document uploads", () => {
 function stranger_id(): string {
   return crypto.randomUUID();
 }
+
+describe("reviewer downloads and R2", () => {
+  let t: TestApp;
+  let trader: SignedInUser;
+  let fault: FaultSwitch;
+  /** Runs inside the bucket's `get` before R2 returns the object, to change state mid-download. */
+  let beforeBucketGet: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    const failing = failingBinding(env.KYC_BUCKET, "KYC_BUCKET");
+    fault = failing.fault;
+    const bucket = new Proxy(failing.binding, {
+      get(target, property) {
+        const value = Reflect.get(target, property);
+        if (property !== "get" || typeof value !== "function") return value;
+        return async (...args: unknown[]) => {
+          await beforeBucketGet?.();
+          return value.apply(target, args);
+        };
+      },
+    });
+    t = await createTestApp({ settings: { KYC_BUCKET: bucket } });
+    trader = await signUpUser(t, "trader@example.com");
+    expect((await uploadDocument(t, trader, "government_id", pdfBytes())).status).toBe(200);
+  });
+
+  afterEach(() => {
+    fault.failing = false;
+    beforeBucketGet = undefined;
+  });
+
+  function download(reviewer: SignedInUser, requestId: string) {
+    return t.request("GET", `/v1/admin/kyc/${trader.id}/documents/government_id`, {
+      token: reviewer.accessToken,
+      headers: { "x-request-id": requestId },
+    });
+  }
+
+  function viewEvents(requestId: string) {
+    return t.sql`SELECT actor_user_id, target_user_id FROM audit_events
+                 WHERE action = 'kyc.document_viewed' AND request_id = ${requestId}`;
+  }
+
+  it("returns 503 and records nothing when R2 fails", async () => {
+    const reviewer = await signUpUser(t, "reviewer-r2@example.com", "reviewer");
+    fault.failing = true;
+
+    const response = await download(reviewer, "r2-down-1");
+
+    expect(fault.failedCalls).toContain("get");
+    expect(response.status).toBe(503);
+    expect(response.body.code).toBe("service_unavailable");
+    expect(response.text).not.toContain("%PDF");
+    expect(await viewEvents("r2-down-1")).toHaveLength(0);
+  });
+
+  it("records the download once R2 recovers", async () => {
+    const reviewer = await signUpUser(t, "reviewer-retry@example.com", "reviewer");
+    fault.failing = true;
+    expect((await download(reviewer, "r2-retry-1")).status).toBe(503);
+    fault.failing = false;
+
+    const response = await download(reviewer, "r2-retry-2");
+
+    expect(response.status).toBe(200);
+    expect(response.text).toBe(new TextDecoder().decode(pdfBytes()));
+    expect(await viewEvents("r2-retry-1")).toHaveLength(0);
+    expect(await viewEvents("r2-retry-2")).toEqual([{ actor_user_id: reviewer.id, target_user_id: trader.id }]);
+  });
+
+  it("rejects a reviewer demoted mid-download", async () => {
+    const reviewer = await signUpUser(t, "reviewer-demoted@example.com", "reviewer");
+    beforeBucketGet = async () => {
+      await t.sql`UPDATE users SET role = 'user' WHERE id = ${reviewer.id}`;
+    };
+
+    const response = await download(reviewer, "demoted-1");
+
+    expect(response.status).toBe(403);
+    expect(response.body.code).toBe("forbidden");
+    expect(response.text).not.toContain("%PDF");
+    expect(await viewEvents("demoted-1")).toHaveLength(0);
+  });
+
+  it("rejects a reviewer signed out mid-download", async () => {
+    const reviewer = await signUpUser(t, "reviewer-signed-out@example.com", "reviewer");
+    beforeBucketGet = async () => {
+      await t.sql`UPDATE auth_sessions SET revoked_at = now() WHERE user_id = ${reviewer.id}`;
+    };
+
+    const response = await download(reviewer, "signed-out-1");
+
+    expect(response.status).toBe(401);
+    expect(response.text).not.toContain("%PDF");
+    expect(await viewEvents("signed-out-1")).toHaveLength(0);
+  });
+
+  it("uses two round trips for a reviewer download", async () => {
+    const reviewer = await signUpUser(t, "reviewer-trips@example.com", "reviewer");
+    expect(await t.countRoundTrips(() => download(reviewer, "trips-1"))).toBe(2);
+  });
+});

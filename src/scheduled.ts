@@ -18,7 +18,7 @@ export interface ScheduledOverrides {
  */
 export function createScheduledHandler(overrides: ScheduledOverrides = {}) {
   return async (controller: ScheduledController, env: Bindings, _ctx: ExecutionContext): Promise<void> => {
-    // Cron runs have no request; a fresh id ties the run's log lines and audit events together.
+    // Cron runs have no request, so a fresh id ties the run's log lines and audit events together.
     const runId = crypto.randomUUID();
     const log = createLogger(runId, overrides.logSink);
     log.info("scheduled_run_started", { cron: controller.cron });

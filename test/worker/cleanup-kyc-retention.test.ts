@@ -72,7 +72,7 @@ describe("scheduled cleanup of retained KYC records", () => {
     return Number(rows[0]?.n);
   }
 
-  /** The keys among `objectKeys` that still have an object in the bucket. */
+  /** List the keys among `objectKeys` that still have an object in the bucket. */
   async function storedObjects(objectKeys: string[]): Promise<string[]> {
     const stored: string[] = [];
     for (const key of objectKeys) if ((await env.KYC_BUCKET.head(key)) !== null) stored.push(key);
@@ -90,7 +90,7 @@ describe("scheduled cleanup of retained KYC records", () => {
       SELECT id, 'kyc/' || id || '/government_id/doc', 'kyc/' || id || '/business_cert/doc' FROM deleted_users`;
   }
 
-  /** An ISO timestamp `days` before the frozen clock's now. */
+  /** Return the ISO timestamp `days` before the frozen clock's now. */
   function daysAgo(days: number): string {
     return new Date(t.clock.now().getTime() - days * DAY * 1000).toISOString();
   }
@@ -230,8 +230,10 @@ describe("scheduled cleanup of retained KYC records", () => {
     const pending = await signUpUser(t, "pending@example.com");
     await t.sql`UPDATE users SET status = 'suspended' WHERE id = ${suspended.user.id}`;
     await t.sql`UPDATE users SET status = 'pending_verification' WHERE id = ${pending.id}`;
-    await t.sql`INSERT INTO user_kyc (user_id, government_id_object_key) VALUES (${pending.id}, 'kyc/pending/government_id/doc')`;
-    // Only the status protects these rows: their last change lies far beyond the retention period.
+    await t.sql`
+      INSERT INTO user_kyc (user_id, government_id_object_key) VALUES (${pending.id}, 'kyc/pending/government_id/doc')`;
+    // Only the status protects these rows, because their last change lies far beyond the
+    // retention period.
     await t.sql`UPDATE users SET updated_at = ${daysAgo(4000)}`;
     const { binding: bucket, fault } = failingBinding(env.KYC_BUCKET, "KYC_BUCKET");
     fault.failing = true;

@@ -13,13 +13,14 @@ export interface ScheduledOverrides {
 }
 
 /**
- * Build the Worker's `scheduled` handler: every cron trigger runs the database cleanup. A failure
+ * Build the Worker's `scheduled` handler: every cron trigger runs the cleanup (`runCleanup`). A failure
  * is logged and rethrown, so the platform records the invocation as failed.
  */
 export function createScheduledHandler(overrides: ScheduledOverrides = {}) {
   return async (controller: ScheduledController, env: Bindings, _ctx: ExecutionContext): Promise<void> => {
-    // Cron runs have no request; a fresh id ties the run's log lines together.
-    const log = createLogger(crypto.randomUUID(), overrides.logSink);
+    // Cron runs have no request, so a fresh id ties the run's log lines and audit events together.
+    const runId = crypto.randomUUID();
+    const log = createLogger(runId, overrides.logSink);
     log.info("scheduled_run_started", { cron: controller.cron });
 
     let config: Awaited<ReturnType<typeof loadConfig>>;
@@ -35,7 +36,14 @@ export function createScheduledHandler(overrides: ScheduledOverrides = {}) {
     }
 
     await runCleanup(
-      { config, db: createDatabase(config.database), clock: overrides.clock ?? systemClock, log },
+      {
+        config,
+        db: createDatabase(config.database),
+        bucket: env.KYC_BUCKET,
+        clock: overrides.clock ?? systemClock,
+        log,
+        requestId: runId,
+      },
       overrides.cleanupLimits ?? DEFAULT_CLEANUP_LIMITS,
     );
   };

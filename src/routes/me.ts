@@ -79,7 +79,8 @@ const deleteMeRoute = createRoute({
   description:
     "Revokes every session, releases the email, username and mobile number for reuse and scrubs personal data. " +
     "The body needs `password` when the account has one. KYC details and documents are deleted too, unless " +
-    "`KYC_RETENTION_DAYS` keeps them for that many days. An audit event without personal data remains.",
+    "`KYC_RETENTION_DAYS` keeps them for that many days, after which the scheduled cleanup deletes them. " +
+    "An audit event without personal data remains.",
   security: bearerSecurity,
   middleware: [requireAccessToken()] as const,
   request: {

@@ -23,10 +23,8 @@ type DeletionTarget = {
  * events and review records keep a valid reference; everything that identifies the person goes:
  * email, username and mobile number are released for reuse, the password, linked providers,
  * codes, profile and sessions are deleted. KYC details and documents go too, unless
- * KYC_RETENTION_DAYS is above 0.
- *
- * TODO: the scheduled cleanup does not yet remove retained KYC records and documents once the
- * retention period has passed; until it does, they stay until deleted by hand.
+ * KYC_RETENTION_DAYS is above 0. Then the scheduled cleanup deletes them once that many days have
+ * passed since `updated_at`, which this statement sets to the deletion time.
  *
  * Documents are removed from R2 before the database changes: if R2 fails, the request answers 503
  * and nothing has changed, and a retry starts over. Two round trips: one read, one statement.

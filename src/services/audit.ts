@@ -25,6 +25,7 @@ export const AUDIT_ACTIONS = [
   "kyc.document_viewed",
   "kyc.approved",
   "kyc.rejected",
+  "kyc.deleted",
   "user.suspended",
   "user.reactivated",
   "user.role_changed",
@@ -46,7 +47,11 @@ export interface AuditEvent {
  * round trip, one transaction) as the change it records. With `targetUserFrom`, a query returning
  * an `id` column, one event is written per row it returns and none when it returns nothing.
  */
-export function auditEventStatement(deps: Dependencies, event: AuditEvent, targetUserFrom?: SQL): SQL {
+export function auditEventStatement(
+  deps: Pick<Dependencies, "clock" | "requestId">,
+  event: AuditEvent,
+  targetUserFrom?: SQL,
+): SQL {
   const occurredAt = deps.clock.now().toISOString();
   const metadata = JSON.stringify(event.metadata ?? {});
   if (targetUserFrom !== undefined) {

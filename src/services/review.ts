@@ -69,6 +69,7 @@ function actorCtes(deps: Dependencies, caller: Caller) {
 /**
  * List KYC records with one status, oldest submission first, in one round trip. The cursor is the
  * (submitted_at, user_id) of the last item, so pages stay stable while new submissions arrive.
+ * Records that deleted accounts leave for the retention period are not listed.
  */
 export async function listKycQueue(
   deps: Dependencies,
@@ -93,7 +94,8 @@ export async function listKycQueue(
          FROM user_kyc AS k
          JOIN users AS u ON u.id = k.user_id
          LEFT JOIN user_profile AS p ON p.user_id = k.user_id
-         WHERE EXISTS (SELECT 1 FROM actor) AND k.status = ${query.status} AND k.submitted_at IS NOT NULL AND ${after}
+         WHERE EXISTS (SELECT 1 FROM actor) AND k.status = ${query.status} AND k.submitted_at IS NOT NULL
+           AND u.status <> 'deleted' AND ${after}
          ORDER BY k.submitted_at, k.user_id
          LIMIT ${query.limit + 1}) AS page) AS items`);
 
@@ -254,7 +256,8 @@ export function rejectKyc(
 
 /**
  * Approve or reject a pending record in one conditional UPDATE, so of two reviewers deciding at
- * once exactly one succeeds and the other gets `invalid_transition`. The trader is emailed after
+ * once exactly one succeeds and the other gets `invalid_transition`. A deleted account's record,
+ * kept only for the retention period, is `not_found`. The trader is emailed after
  * the response; a failed email is logged and does not undo the decision.
  */
 async function decideKyc(
@@ -271,7 +274,9 @@ async function decideKyc(
   type Row = ActorFlags & { previous_status: KycStatus | null; kyc: KycRow | null; email: string | null };
   const result = await deps.db.execute<Row>(sql`
     WITH ${actorCtes(deps, caller)},
-    previous AS (SELECT k.status FROM user_kyc AS k WHERE k.user_id = ${targetUserId}),
+    previous AS (
+      SELECT k.status FROM user_kyc AS k JOIN users AS u ON u.id = k.user_id
+      WHERE k.user_id = ${targetUserId} AND u.status <> 'deleted'),
     decided AS (
       UPDATE user_kyc AS k
       SET status = ${decision.status},
@@ -279,6 +284,7 @@ async function decideKyc(
           rejection_reason = ${rejectionReason},
           reviewed_by = ${caller.userId}, reviewed_at = ${now}::timestamptz, updated_at = ${now}::timestamptz
       WHERE k.user_id = ${targetUserId} AND k.status = 'pending' AND EXISTS (SELECT 1 FROM actor)
+        AND EXISTS (SELECT 1 FROM previous)
       RETURNING k.*),
     audit AS (${auditEventStatement(
       deps,

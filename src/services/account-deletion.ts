@@ -22,8 +22,8 @@ type DeletionTarget = {
  * Delete the caller's account. The users row stays, scrubbed, with status `deleted`, so audit
  * events and review records keep a valid reference; everything that identifies the person goes:
  * email, username and mobile number are released for reuse, the password, linked providers,
- * codes, profile and sessions are deleted. KYC details and documents go too, unless
- * KYC_RETENTION_DAYS is above 0.
+ * one-time codes, OAuth login codes, profile and sessions are deleted. KYC details and documents
+ * go too, unless KYC_RETENTION_DAYS is above 0.
  *
  * TODO: the scheduled cleanup does not yet remove retained KYC records and documents once the
  * retention period has passed; until it does, they stay until deleted by hand.
@@ -82,6 +82,7 @@ export async function deleteAccount(
     db.execute(sql`DELETE FROM auth_credentials WHERE user_id = ${user}`),
     db.execute(sql`DELETE FROM oauth_accounts WHERE user_id = ${user}`),
     db.execute(sql`DELETE FROM verifications WHERE user_id = ${user}`),
+    db.execute(sql`DELETE FROM oauth_login_codes WHERE user_id = ${user}`),
     db.execute(sql`DELETE FROM user_profile WHERE user_id = ${user}`),
     db.execute(keepKyc ? sql`SELECT 1` : sql`DELETE FROM user_kyc WHERE user_id = ${user}`),
     db.execute(sql`

@@ -24,6 +24,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface CleanupCounts {
   verificationsDeleted: number;
+  loginCodesDeleted: number;
   sessionsDeleted: number;
   passwordResetTokensCleared: number;
   auditEventsDeleted: number;
@@ -38,6 +39,7 @@ export interface CleanupResult {
 
 type RoundRow = {
   verifications: number;
+  login_codes: number;
   sessions: number;
   reset_tokens: number;
   audit_events: number;
@@ -45,7 +47,7 @@ type RoundRow = {
 
 /**
  * Delete what the database no longer needs: unused one-time codes once expired, used ones a day
- * after use, expired sessions and sessions revoked longer ago than the retention setting, expired
+ * after use, expired OAuth login codes, expired sessions and sessions revoked longer ago than the retention setting, expired
  * password-reset tokens (the columns are cleared, the credentials stay), and audit events older
  * than their retention.
  *
@@ -65,6 +67,7 @@ export async function runCleanup(
   };
   const counts: CleanupCounts = {
     verificationsDeleted: 0,
+    loginCodesDeleted: 0,
     sessionsDeleted: 0,
     passwordResetTokensCleared: 0,
     auditEventsDeleted: 0,
@@ -77,6 +80,7 @@ export async function runCleanup(
       rounds++;
       const round = await runCleanupRound(deps, cutoffs, limits.batchSize);
       counts.verificationsDeleted += round.verifications;
+      counts.loginCodesDeleted += round.login_codes;
       counts.sessionsDeleted += round.sessions;
       counts.passwordResetTokensCleared += round.reset_tokens;
       counts.auditEventsDeleted += round.audit_events;
@@ -122,6 +126,14 @@ async function runCleanupRound(
         LIMIT ${batchSize})
       RETURNING 1
     ),
+    expired_login_codes AS (
+      DELETE FROM oauth_login_codes
+      WHERE code_hash IN (
+        SELECT code_hash FROM oauth_login_codes
+        WHERE expires_at < ${cutoffs.now}::timestamptz
+        LIMIT ${batchSize})
+      RETURNING 1
+    ),
     ended_sessions AS (
       DELETE FROM auth_sessions
       WHERE id IN (
@@ -148,6 +160,7 @@ async function runCleanupRound(
       RETURNING 1
     )
     SELECT (SELECT count(*) FROM expired_verifications)::int AS verifications,
+           (SELECT count(*) FROM expired_login_codes)::int AS login_codes,
            (SELECT count(*) FROM ended_sessions)::int AS sessions,
            (SELECT count(*) FROM expired_reset_tokens)::int AS reset_tokens,
            (SELECT count(*) FROM old_audit_events)::int AS audit_events`);
@@ -156,6 +169,7 @@ async function runCleanupRound(
   if (row === undefined) throw new Error("The cleanup statement returned no row.");
   return {
     verifications: Number(row.verifications),
+    login_codes: Number(row.login_codes),
     sessions: Number(row.sessions),
     reset_tokens: Number(row.reset_tokens),
     audit_events: Number(row.audit_events),
@@ -165,6 +179,7 @@ async function runCleanupRound(
 function countFields(counts: CleanupCounts) {
   return {
     verifications_deleted: counts.verificationsDeleted,
+    login_codes_deleted: counts.loginCodesDeleted,
     sessions_deleted: counts.sessionsDeleted,
     password_reset_tokens_cleared: counts.passwordResetTokensCleared,
     audit_events_deleted: counts.auditEventsDeleted,

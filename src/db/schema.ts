@@ -150,6 +150,25 @@ export const authSessions = pgTable(
   ],
 );
 
+export const oauthLoginCodes = pgTable(
+  "oauth_login_codes",
+  {
+    // SHA-256 (hex) of the code. The code has 256 random bits, so a hash without a key is enough.
+    codeHash: text("code_hash").primaryKey(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    provider: text("provider", { enum: OAUTH_PROVIDERS }).notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamptz("expires_at").notNull(),
+  },
+  (table) => [
+    index("oauth_login_codes_user_id_idx").on(table.userId),
+    index("oauth_login_codes_expires_at_idx").on(table.expiresAt),
+    check("oauth_login_codes_provider_check", inList("provider", OAUTH_PROVIDERS)),
+  ],
+);
+
 export const userProfile = pgTable(
   "user_profile",
   {

@@ -92,7 +92,10 @@ const exchangeRoute = createRoute({
   path: "/v1/auth/oauth/exchange",
   tags: ["OAuth"],
   summary: "Exchange a one-time login code for tokens",
-  description: "A login code from the callback works once and for 60 seconds; otherwise `400 invalid_token`.",
+  description:
+    "A login code from the callback works once and for 60 seconds; otherwise `400 invalid_token`. " +
+    "Of parallel requests with one code, exactly one succeeds. When the database fails before the exchange commits, the response is `503` " +
+    "and the code stays usable, so the client may retry it within the 60 seconds.",
   request: {
     body: {
       required: true,

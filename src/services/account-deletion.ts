@@ -22,9 +22,9 @@ type DeletionTarget = {
  * Delete the caller's account. The users row stays, scrubbed, with status `deleted`, so audit
  * events and review records keep a valid reference; everything that identifies the person goes:
  * email, username and mobile number are released for reuse, the password, linked providers,
- * codes, profile and sessions are deleted. KYC details and documents go too, unless
- * KYC_RETENTION_DAYS is above 0. Then the scheduled cleanup deletes them once that many days have
- * passed since `updated_at`, which this statement sets to the deletion time.
+ * one-time codes, OAuth login codes, profile and sessions are deleted. KYC details and documents
+ * go too, unless KYC_RETENTION_DAYS is above 0. Then the scheduled cleanup deletes them once that
+ * many days have passed since `updated_at`, which this statement sets to the deletion time.
  *
  * Documents are removed from R2 before the database changes: if R2 fails, the request answers 503
  * and nothing has changed, and a retry starts over. Two round trips: one read, one statement.
@@ -80,6 +80,7 @@ export async function deleteAccount(
     db.execute(sql`DELETE FROM auth_credentials WHERE user_id = ${user}`),
     db.execute(sql`DELETE FROM oauth_accounts WHERE user_id = ${user}`),
     db.execute(sql`DELETE FROM verifications WHERE user_id = ${user}`),
+    db.execute(sql`DELETE FROM oauth_login_codes WHERE user_id = ${user}`),
     db.execute(sql`DELETE FROM user_profile WHERE user_id = ${user}`),
     db.execute(keepKyc ? sql`SELECT 1` : sql`DELETE FROM user_kyc WHERE user_id = ${user}`),
     db.execute(sql`

@@ -67,6 +67,25 @@ export function auditEventStatement(
             ${event.targetUserId ?? null}, ${deps.requestId}, ${metadata}::jsonb)`;
 }
 
+/**
+ * Build the INSERT for an audit event of an action users took on their own accounts, for statements
+ * that learn the user only as they run. `source` returns `id` (the actor and target) and `metadata`
+ * (jsonb, merged over `event.metadata`). One event is written per row it returns.
+ */
+export function auditOwnActionStatement(
+  deps: Dependencies,
+  event: Pick<AuditEvent, "action" | "metadata">,
+  source: SQL,
+): SQL {
+  const occurredAt = deps.clock.now().toISOString();
+  const metadata = JSON.stringify(event.metadata ?? {});
+  return sql`
+    INSERT INTO audit_events (occurred_at, action, actor_user_id, target_user_id, request_id, metadata)
+    SELECT ${occurredAt}::timestamptz, ${event.action}, source.id, source.id, ${deps.requestId},
+           ${metadata}::jsonb || source.metadata
+    FROM (${source}) AS source`;
+}
+
 /** Record an audit event on its own, for events that have no other write to join, and log it. */
 export async function recordAuditEvent(deps: Dependencies, event: AuditEvent): Promise<void> {
   await deps.db.execute(auditEventStatement(deps, event));

@@ -30,6 +30,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface CleanupCounts {
   verificationsDeleted: number;
+  loginCodesDeleted: number;
   sessionsDeleted: number;
   passwordResetTokensCleared: number;
   auditEventsDeleted: number;
@@ -49,6 +50,7 @@ export interface CleanupResult {
 
 type RoundCounts = {
   verifications: number;
+  login_codes: number;
   sessions: number;
   reset_tokens: number;
   audit_events: number;
@@ -66,10 +68,11 @@ type RoundCutoffs = {
 
 /**
  * Delete what the database no longer needs: unused one-time codes once expired, used ones a day
- * after use, expired sessions and sessions revoked longer ago than the retention setting, expired
- * password-reset tokens (the columns are cleared, the credentials stay), and audit events older
- * than their retention. KYC records and documents kept after an account's deletion go once
- * KYC_RETENTION_DAYS have passed since the deletion (see `deleteExpiredKycRecords`).
+ * after use, expired OAuth login codes, expired sessions and sessions revoked longer ago than the
+ * retention setting, expired password-reset tokens (the columns are cleared, the credentials
+ * stay), and audit events older than their retention. KYC records and documents kept after an
+ * account's deletion go once KYC_RETENTION_DAYS have passed since the deletion (see
+ * `deleteExpiredKycRecords`).
  *
  * KV is not cleaned here: everything the service keeps in KV (one-time values, counters, the
  * development outbox) is written with `expirationTtl`, and KV deletes it at expiry.
@@ -88,6 +91,7 @@ export async function runCleanup(
   };
   const counts: CleanupCounts = {
     verificationsDeleted: 0,
+    loginCodesDeleted: 0,
     sessionsDeleted: 0,
     passwordResetTokensCleared: 0,
     auditEventsDeleted: 0,
@@ -106,6 +110,7 @@ export async function runCleanup(
       const kycBatchSize = kycRemovalFailed ? 0 : limits.batchSize;
       const round = await runCleanupRound(deps, cutoffs, limits.batchSize, kycBatchSize);
       counts.verificationsDeleted += round.counts.verifications;
+      counts.loginCodesDeleted += round.counts.login_codes;
       counts.sessionsDeleted += round.counts.sessions;
       counts.passwordResetTokensCleared += round.counts.reset_tokens;
       counts.auditEventsDeleted += round.counts.audit_events;
@@ -165,6 +170,14 @@ async function runCleanupRound(
         LIMIT ${batchSize})
       RETURNING 1
     ),
+    expired_login_codes AS (
+      DELETE FROM oauth_login_codes
+      WHERE code_hash IN (
+        SELECT code_hash FROM oauth_login_codes
+        WHERE expires_at < ${cutoffs.now}::timestamptz
+        LIMIT ${batchSize})
+      RETURNING 1
+    ),
     ended_sessions AS (
       DELETE FROM auth_sessions
       WHERE id IN (
@@ -192,6 +205,7 @@ async function runCleanupRound(
     ),
     expired_kyc AS (${selectExpiredKycRecords(cutoffs.kycDeletedBefore, kycBatchSize)})
     SELECT (SELECT count(*) FROM expired_verifications)::int AS verifications,
+           (SELECT count(*) FROM expired_login_codes)::int AS login_codes,
            (SELECT count(*) FROM ended_sessions)::int AS sessions,
            (SELECT count(*) FROM expired_reset_tokens)::int AS reset_tokens,
            (SELECT count(*) FROM old_audit_events)::int AS audit_events,
@@ -202,6 +216,7 @@ async function runCleanupRound(
   return {
     counts: {
       verifications: Number(row.verifications),
+      login_codes: Number(row.login_codes),
       sessions: Number(row.sessions),
       reset_tokens: Number(row.reset_tokens),
       audit_events: Number(row.audit_events),
@@ -213,6 +228,7 @@ async function runCleanupRound(
 function countFields(counts: CleanupCounts) {
   return {
     verifications_deleted: counts.verificationsDeleted,
+    login_codes_deleted: counts.loginCodesDeleted,
     sessions_deleted: counts.sessionsDeleted,
     password_reset_tokens_cleared: counts.passwordResetTokensCleared,
     audit_events_deleted: counts.auditEventsDeleted,

@@ -4,6 +4,7 @@ import type { OAuthProviderName } from "../config";
 import { encryptSecret } from "../crypto/encryption";
 import type { Dependencies } from "../http/context";
 import { auditEventStatement } from "./audit";
+import { type NewLoginCode, storeLoginCodeStatement } from "./oauth-login-codes";
 import { isUniqueViolation } from "./postgres-errors";
 import type { UserStatus } from "./user-view";
 
@@ -17,16 +18,19 @@ export interface ResolveAccountInput {
   tokens: ProviderTokens;
   /** Set when a signed-in user asked to link this provider. */
   link: { userId: string; sessionId: string } | null;
+  /** Stored for the resolved user in the statement or batch that resolves the account. */
+  loginCode: NewLoginCode;
 }
 
 type MatchRow = {
   matched_by: "identity" | "email" | "link_user";
   user_id: string;
   status: UserStatus;
-  oauth_email: string | null;
-  oauth_email_verified: boolean | null;
-  has_stored_tokens: boolean | null;
+  /** Whether the link's provider email, its verified flag or its stored tokens change (identity rows only). */
+  needs_refresh: boolean | null;
   has_provider: boolean | null;
+  /** Whether the read itself stored the login code, which it does for a sign-in with no refresh. */
+  login_code_stored: boolean;
 };
 
 type Plan =
@@ -50,12 +54,14 @@ const OUTCOMES = { sign_in: "signed_in", link: "linked", create: "created" } as 
  * proved the address. Otherwise a new active account is created. An unverified provider email
  * never links, so it is stored on the linked account only. Suspended and deleted users are refused.
  *
- * One read and one batch (with the audit event), or only the read when nothing changes.
+ * One read and one batch (with the audit event and the login code), or only the read when nothing
+ * changes, in which case the read stores the login code itself.
  */
 export async function resolveOAuthAccount(deps: Dependencies, input: ResolveAccountInput): Promise<AccountResolution> {
   for (let attempt = 1; ; attempt++) {
     const rows = await readMatches(deps, input);
-    const plan = planResolution(rows, input, deps.config.oauth.storeProviderTokens);
+    const plan = planResolution(rows, input);
+    expectLoginCodeStoredByRead(rows, plan);
     if ("reason" in plan) return { ok: false, reason: plan.reason };
 
     try {
@@ -73,35 +79,57 @@ export async function resolveOAuthAccount(deps: Dependencies, input: ResolveAcco
   }
 }
 
+/**
+ * Read every account the identity could resolve to. When the outcome is a sign-in that writes
+ * nothing else, the same statement stores the login code, so that callback costs one round trip.
+ * That is the case when the identity's user is active, is the user who requested the link (for a
+ * link request), and no provider field stored on the link changes. planResolution decides the
+ * same from the rows, and expectLoginCodeStoredByRead checks that both agree.
+ */
 async function readMatches(deps: Dependencies, input: ResolveAccountInput): Promise<MatchRow[]> {
-  const verifiedEmail = input.identity.emailVerified ? input.identity.email : null;
-  const now = deps.clock.now().toISOString();
+  const { identity } = input;
+  const verifiedEmail = identity.emailVerified ? identity.email : null;
+  const linkUserId = input.link?.userId ?? null;
+  const now = deps.clock.now();
   const hasProvider = sql`
     EXISTS (SELECT 1 FROM oauth_accounts AS p WHERE p.user_id = u.id AND p.provider = ${input.provider})`;
+  // With token storage on, every sign-in stores the new provider tokens. With it off, the refresh
+  // clears tokens stored while it was on.
+  const needsRefresh = sql`(
+    ${deps.config.oauth.storeProviderTokens}::boolean
+    OR o.access_token_encrypted IS NOT NULL OR o.refresh_token_encrypted IS NOT NULL
+    OR o.email IS DISTINCT FROM ${identity.email}::text
+    OR o.email_verified IS DISTINCT FROM ${identity.emailVerified}::boolean)`;
+  const unchangedSignIn = sql`
+    SELECT m.user_id AS id FROM matches AS m
+    WHERE m.matched_by = 'identity' AND m.status = 'active' AND NOT m.needs_refresh
+      AND (${linkUserId}::uuid IS NULL
+           OR EXISTS (SELECT 1 FROM matches AS l WHERE l.matched_by = 'link_user' AND l.user_id = m.user_id))`;
 
   const result = await deps.db.execute<MatchRow>(sql`
-      SELECT 'identity' AS matched_by, u.id AS user_id, u.status, o.email AS oauth_email,
-             o.email_verified AS oauth_email_verified,
-             (o.access_token_encrypted IS NOT NULL OR o.refresh_token_encrypted IS NOT NULL) AS has_stored_tokens,
+    WITH matches AS (
+      SELECT 'identity' AS matched_by, u.id AS user_id, u.status, ${needsRefresh} AS needs_refresh,
              NULL::boolean AS has_provider
       FROM oauth_accounts AS o JOIN users AS u ON u.id = o.user_id
-      WHERE o.provider = ${input.provider} AND o.provider_user_id = ${input.identity.providerUserId}
+      WHERE o.provider = ${input.provider} AND o.provider_user_id = ${identity.providerUserId}
       UNION ALL
-      SELECT 'email', u.id, u.status, NULL, NULL, NULL, ${hasProvider}
+      SELECT 'email', u.id, u.status, NULL, ${hasProvider}
       FROM users AS u
       WHERE u.email = ${verifiedEmail}::text
       UNION ALL
-      SELECT 'link_user', u.id, u.status, NULL, NULL, NULL, ${hasProvider}
+      SELECT 'link_user', u.id, u.status, NULL, ${hasProvider}
       FROM users AS u JOIN auth_sessions AS s ON s.user_id = u.id
-      WHERE u.id = ${input.link?.userId ?? null}::uuid AND s.id = ${input.link?.sessionId ?? null}::uuid
-        AND s.revoked_at IS NULL AND s.expires_at > ${now}::timestamptz`);
+      WHERE u.id = ${linkUserId}::uuid AND s.id = ${input.link?.sessionId ?? null}::uuid
+        AND s.revoked_at IS NULL AND s.expires_at > ${now.toISOString()}::timestamptz
+    ),
+    stored_code AS (${storeLoginCodeStatement(input.loginCode, input.provider, unchangedSignIn, now)})
+    SELECT matches.*, EXISTS (SELECT 1 FROM stored_code) AS login_code_stored FROM matches`);
   return result.rows;
 }
 
 function planResolution(
   rows: MatchRow[],
   input: ResolveAccountInput,
-  storeProviderTokens: boolean,
 ): Plan | { reason: "account_suspended" | "already_linked" | "session_expired" } {
   const byIdentity = rows.find((row) => row.matched_by === "identity");
   const byEmail = rows.find((row) => row.matched_by === "email");
@@ -109,11 +137,7 @@ function planResolution(
   const signIn = (row: MatchRow): Plan => ({
     action: "sign_in",
     userId: row.user_id,
-    refresh:
-      storeProviderTokens ||
-      row.has_stored_tokens === true ||
-      row.oauth_email !== input.identity.email ||
-      row.oauth_email_verified !== input.identity.emailVerified,
+    refresh: row.needs_refresh === true,
   });
 
   if (input.link !== null) {
@@ -140,13 +164,34 @@ function planResolution(
   return { action: "create", userId: crypto.randomUUID() };
 }
 
+/**
+ * Check that the read stored the login code exactly when the plan is a sign-in with no refresh,
+ * the one outcome that writes nothing else. A mismatch means that readMatches and planResolution
+ * disagree, and the client would get a code that does not work.
+ */
+function expectLoginCodeStoredByRead(rows: MatchRow[], plan: Plan | { reason: string }): void {
+  const stored = rows.some((row) => row.login_code_stored);
+  const expected = "action" in plan && plan.action === "sign_in" && !plan.refresh;
+  if (stored === expected) return;
+  const outcome = "action" in plan ? plan.action : plan.reason;
+  throw new Error(
+    `The account read ${stored ? "stored" : "did not store"} the login code, but the planned outcome is ${outcome}.`,
+  );
+}
+
 async function writePlan(deps: Dependencies, input: ResolveAccountInput, plan: Plan): Promise<void> {
   const { db } = deps;
   const now = deps.clock.now().toISOString();
+  const storedCode = storeLoginCodeStatement(
+    input.loginCode,
+    input.provider,
+    sql`SELECT ${plan.userId}::uuid AS id`,
+    deps.clock.now(),
+  );
 
   if (plan.action === "sign_in") {
     if (!plan.refresh) return;
-    await db.execute(await refreshOAuthAccountStatement(deps, input, plan.userId));
+    await db.batch([db.execute(await refreshOAuthAccountStatement(deps, input, plan.userId)), db.execute(storedCode)]);
     return;
   }
 
@@ -171,15 +216,21 @@ async function writePlan(deps: Dependencies, input: ResolveAccountInput, plan: P
         VALUES (${plan.userId}, ${email}, 'active', ${email !== null}, ${now}::timestamptz, ${now}::timestamptz)`),
       db.execute(linked),
       db.execute(audited),
+      db.execute(storedCode),
     ]);
     return;
   }
 
   if (plan.takeOverPending) {
-    await db.batch([db.execute(takeOverPendingStatement(plan.userId, now)), db.execute(linked), db.execute(audited)]);
+    await db.batch([
+      db.execute(takeOverPendingStatement(plan.userId, now)),
+      db.execute(linked),
+      db.execute(audited),
+      db.execute(storedCode),
+    ]);
     return;
   }
-  await db.batch([db.execute(linked), db.execute(audited)]);
+  await db.batch([db.execute(linked), db.execute(audited), db.execute(storedCode)]);
 }
 
 /**

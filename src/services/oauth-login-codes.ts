@@ -1,67 +1,59 @@
+import { sql, type SQL } from "drizzle-orm";
 import type { OAuthProviderName } from "../config";
 import { sha256Hex } from "../crypto/hashing";
 import { generateRandomToken } from "../crypto/random";
-import { UpstreamError } from "../errors";
 
-/** A one-time login code lives this long; 60 s is also the shortest TTL KV accepts. */
+/** How long a one-time login code can be exchanged for tokens. */
 export const LOGIN_CODE_TTL_SECONDS = 60;
 
-const LOGIN_CODE_KEY_PREFIX = "oauth-login-code:";
-
-interface StoredLoginCode {
-  userId: string;
-  provider: OAuthProviderName;
-  expiresAt: string;
+/** A login code the callback hands to the client, and the hash and expiry that Postgres stores. */
+export interface NewLoginCode {
+  code: string;
+  codeHash: string;
+  expiresAt: Date;
 }
 
 /**
- * Issue the one-time code that an OAuth callback hands to the client instead of tokens. KV
- * stores only the code's SHA-256 as the key; the code has 256 random bits, so a plain hash is
- * enough.
+ * Create the one-time code that an OAuth callback hands to the client instead of tokens. The code
+ * has 256 random bits, so its plain SHA-256 is enough to store.
  */
-export async function issueLoginCode(
-  kv: KVNamespace,
-  input: { userId: string; provider: OAuthProviderName; now: Date },
-): Promise<string> {
+export async function prepareLoginCode(now: Date): Promise<NewLoginCode> {
   const code = generateRandomToken(32);
-  const stored: StoredLoginCode = {
-    userId: input.userId,
-    provider: input.provider,
-    expiresAt: new Date(input.now.getTime() + LOGIN_CODE_TTL_SECONDS * 1000).toISOString(),
+  return {
+    code,
+    codeHash: await sha256Hex(code),
+    expiresAt: new Date(now.getTime() + LOGIN_CODE_TTL_SECONDS * 1000),
   };
-  try {
-    await kv.put(await loginCodeKey(code), JSON.stringify(stored), { expirationTtl: LOGIN_CODE_TTL_SECONDS });
-  } catch (error) {
-    throw new UpstreamError("kv", "Storing the login code failed", { cause: error });
-  }
-  return code;
 }
 
 /**
- * Redeem a login code: look it up, delete it so it works once, and check its expiry against the
- * app clock. Returns null for an unknown, used or expired code.
- *
- * NOTE: KV has no atomic get-and-delete, so two exchanges racing with one code inside KV's
- * propagation delay can both succeed; both sign in the same user, the only one who has the code.
+ * Build the INSERT that stores a login code for the user ids that `userSelect` returns (one `id`
+ * column, at most one row), returning `user_id`. The callback embeds it in the statement or batch
+ * that resolves the account, so storing the code costs no extra round trip.
  */
-export async function consumeLoginCode(
-  kv: KVNamespace,
-  code: string,
+export function storeLoginCodeStatement(
+  loginCode: NewLoginCode,
+  provider: OAuthProviderName,
+  userSelect: SQL,
   now: Date,
-): Promise<{ userId: string; provider: OAuthProviderName } | null> {
-  const key = await loginCodeKey(code);
-  let stored: StoredLoginCode | null;
-  try {
-    stored = await kv.get<StoredLoginCode>(key, "json");
-    if (stored !== null) await kv.delete(key);
-  } catch (error) {
-    throw new UpstreamError("kv", "Reading the login code failed", { cause: error });
-  }
-
-  if (stored === null || new Date(stored.expiresAt).getTime() <= now.getTime()) return null;
-  return { userId: stored.userId, provider: stored.provider };
+): SQL {
+  return sql`
+    INSERT INTO oauth_login_codes (code_hash, user_id, provider, created_at, expires_at)
+    SELECT ${loginCode.codeHash}, selected.id, ${provider}, ${now.toISOString()}::timestamptz,
+           ${loginCode.expiresAt.toISOString()}::timestamptz
+    FROM (${userSelect}) AS selected
+    RETURNING user_id`;
 }
 
-async function loginCodeKey(code: string): Promise<string> {
-  return `${LOGIN_CODE_KEY_PREFIX}${await sha256Hex(code)}`;
+/**
+ * Build the DELETE that consumes a login code unless it has expired by `now` (the app clock). It
+ * returns `user_id` and `provider`, or no row for an unknown, used or expired code. Of parallel
+ * statements with one code, only one deletes the row, because Postgres makes the others wait on
+ * the row lock and then find the row gone.
+ */
+export async function consumeLoginCodeStatement(code: string, now: Date): Promise<SQL> {
+  return sql`
+    DELETE FROM oauth_login_codes
+    WHERE code_hash = ${await sha256Hex(code)} AND expires_at > ${now.toISOString()}::timestamptz
+    RETURNING user_id, provider`;
 }

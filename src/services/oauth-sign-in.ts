@@ -6,9 +6,9 @@ import { sha256Hex } from "../crypto/hashing";
 import { generateRandomToken } from "../crypto/random";
 import type { Dependencies } from "../http/context";
 import { isUnavailableError } from "../http/errors";
-import { auditEventStatement } from "./audit";
+import { auditOwnActionStatement } from "./audit";
 import { resolveOAuthAccount } from "./oauth-account-resolution";
-import { consumeLoginCode, issueLoginCode } from "./oauth-login-codes";
+import { consumeLoginCodeStatement, prepareLoginCode } from "./oauth-login-codes";
 import { chooseBrowserBinding, OAUTH_STATE_TTL_SECONDS, saveFlowState, takeFlowState } from "./oauth-state";
 import { parseAllowedRedirect } from "./redirect-target";
 import { openSessionStatement, prepareNewSession } from "./sessions";
@@ -82,7 +82,8 @@ export type CompleteOAuthResult = { ok: true; location: string } | { ok: false; 
  * Handle a provider's redirect back. Without a valid state there is no trusted `redirect_to`, so
  * that case is returned as `invalid_state`. Otherwise the result is always a redirect to
  * `redirect_to`: with `code`, a one-time login code, on success, or with `error`. Provider tokens
- * never reach the client. Database cost: that of resolveOAuthAccount (one read, one batch).
+ * never reach the client. Database cost: that of resolveOAuthAccount (one read, one batch), which
+ * also stores the login code.
  */
 export async function completeOAuthFlow(
   deps: Dependencies,
@@ -134,25 +135,22 @@ export async function completeOAuthFlow(
       return fail(exchanged.reason, { error_name: exchanged.errorName, error_code: exchanged.errorCode });
     }
 
+    const loginCode = await prepareLoginCode(clock.now());
     const resolution = await resolveOAuthAccount(deps, {
       provider: input.provider,
       identity: exchanged.identity,
       tokens: exchanged.tokens,
       link: flow.link,
+      loginCode,
     });
     if (!resolution.ok) return fail(resolution.reason);
 
-    const code = await issueLoginCode(deps.kv, {
-      userId: resolution.userId,
-      provider: input.provider,
-      now: clock.now(),
-    });
     log.info("oauth_callback_succeeded", {
       provider: input.provider,
       user_id: resolution.userId,
       outcome: resolution.outcome,
     });
-    return finish("code", code);
+    return finish("code", loginCode.code);
   } catch (error) {
     if (!isUnavailableError(error)) throw error;
     return fail("temporarily_unavailable", { error_name: error instanceof Error ? error.name : undefined });
@@ -161,12 +159,15 @@ export async function completeOAuthFlow(
 
 export type ExchangeLoginCodeResult = { ok: true; tokens: TokenResponse } | { ok: false; reason: "invalid_token" };
 
-type SignedInRow = UserRow & { session_id: string };
+/** The exchange's row for a valid code. For an inactive user, the user columns and `session_id` are null. */
+type ExchangedRow = { redeemed_user_id: string; provider: OAuthProviderName; session_id: string | null } & UserRow;
 
 /**
  * Trade a one-time login code for tokens. The code works once and for 60 seconds. One database
- * statement checks that the user is still active, records the sign-in time, opens the session and
- * writes the audit event.
+ * statement consumes the code, checks that the user is still active, records the sign-in time,
+ * opens the session and writes the audit event. So a failed statement leaves the code usable, and
+ * of parallel exchanges of one code exactly one succeeds. A code of a suspended or deleted user
+ * is consumed without a session.
  */
 export async function exchangeLoginCode(
   deps: Dependencies,
@@ -174,39 +175,36 @@ export async function exchangeLoginCode(
 ): Promise<ExchangeLoginCodeResult> {
   const { config, clock, db } = deps;
   const now = clock.now();
-  const redeemed = await consumeLoginCode(deps.kv, input.code, now);
-  if (redeemed === null) {
-    deps.log.info("oauth_exchange_failed", { reason: "unknown_or_expired_code" });
-    return { ok: false, reason: "invalid_token" };
-  }
-
   const session = await prepareNewSession(now);
-  const nowText = now.toISOString();
-  const result = await db.execute<SignedInRow>(sql`
-    WITH signed_in AS (
-      UPDATE users SET last_login_at = ${nowText}::timestamptz
-      WHERE id = ${redeemed.userId} AND status = 'active'
+
+  const result = await db.execute<ExchangedRow>(sql`
+    WITH redeemed AS (${await consumeLoginCodeStatement(input.code, now)}),
+    signed_in AS (
+      UPDATE users SET last_login_at = ${now.toISOString()}::timestamptz
+      WHERE id IN (SELECT user_id FROM redeemed) AND status = 'active'
       RETURNING ${sql.raw(USER_COLUMNS)}
     ),
     opened AS (${openSessionStatement(deps, session, sql`SELECT id FROM signed_in`, input.userAgent)}),
-    audited AS (${auditEventStatement(
+    audited AS (${auditOwnActionStatement(
       deps,
-      {
-        action: "login.succeeded",
-        actorUserId: redeemed.userId,
-        metadata: { method: "oauth", provider: redeemed.provider },
-      },
-      sql`SELECT id FROM signed_in`,
+      { action: "login.succeeded", metadata: { method: "oauth" } },
+      sql`SELECT signed_in.id, jsonb_build_object('provider', redeemed.provider) AS metadata
+          FROM signed_in JOIN redeemed ON redeemed.user_id = signed_in.id`,
     )})
-    SELECT signed_in.*, opened.id AS session_id FROM signed_in CROSS JOIN opened`);
+    SELECT redeemed.user_id AS redeemed_user_id, redeemed.provider, signed_in.*, opened.id AS session_id
+    FROM redeemed LEFT JOIN signed_in ON true LEFT JOIN opened ON true`);
 
   const row = result.rows[0];
   if (row === undefined) {
-    deps.log.info("oauth_exchange_failed", { reason: "account_inactive", user_id: redeemed.userId });
+    deps.log.info("oauth_exchange_failed", { reason: "unknown_or_expired_code" });
+    return { ok: false, reason: "invalid_token" };
+  }
+  if (row.session_id === null) {
+    deps.log.info("oauth_exchange_failed", { reason: "account_inactive", user_id: row.redeemed_user_id });
     return { ok: false, reason: "invalid_token" };
   }
 
-  deps.log.info("oauth_signed_in", { user_id: row.id, session_id: row.session_id, provider: redeemed.provider });
+  deps.log.info("oauth_signed_in", { user_id: row.id, session_id: row.session_id, provider: row.provider });
   const tokens = await buildTokenResponse(
     config,
     { id: row.session_id, refreshToken: session.refreshToken, expiresAt: session.expiresAt },

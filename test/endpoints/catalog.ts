@@ -42,8 +42,8 @@ export interface EndpointCase {
   /** Needs `ApiClient.approveAuthorization`, so it runs only where a provider can be played. */
   needsOAuthProvider?: boolean;
   /**
-   * False when a failed attempt uses up what the request carries (an OAuth state or login code),
-   * so recovery is shown by preparing the request again instead of resending it.
+   * False when a failed attempt uses up what the request carries (an OAuth state), so recovery is
+   * shown by preparing the request again instead of resending it.
    */
   retryable?: boolean;
   /** A stricter success check than the status, for redirects that also report failures. */
@@ -432,7 +432,6 @@ export const ENDPOINT_CASES: EndpointCase[] = [
     requires: ["GET /v1/auth/oauth/{provider}/start", "GET /v1/auth/oauth/{provider}/callback"],
     writes: true,
     needsOAuthProvider: true,
-    retryable: false,
     async prepare(api) {
       const callback = await approvedCallback(api);
       const response = await api.request("GET", callback.path, callback.options);

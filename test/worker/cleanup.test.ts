@@ -56,6 +56,17 @@ describe("scheduled cleanup", () => {
     return rows.map((row) => String(row.identifier));
   }
 
+  async function insertLoginCode(userId: string, codeHash: string, expiresAt: string): Promise<void> {
+    await t.sql`
+      INSERT INTO oauth_login_codes (code_hash, user_id, provider, created_at, expires_at)
+      VALUES (${codeHash}, ${userId}, 'google', ${at(-2 * MINUTE)}, ${expiresAt})`;
+  }
+
+  async function remainingLoginCodes(): Promise<string[]> {
+    const rows = await t.sql`SELECT code_hash FROM oauth_login_codes ORDER BY code_hash`;
+    return rows.map((row) => String(row.code_hash));
+  }
+
   async function insertSession(userId: string, expiresAt: string, revokedAt: string | null): Promise<string> {
     const rows = await t.sql`
       INSERT INTO auth_sessions (user_id, refresh_token_hash, expires_at, revoked_at)
@@ -80,6 +91,26 @@ describe("scheduled cleanup", () => {
     await runScheduled();
 
     expect(await remainingCodes()).toEqual(["used-an-hour-ago@example.com"]);
+  });
+
+  it("deletes expired OAuth login codes", async () => {
+    const userId = await insertUser("login-codes@example.com");
+    await insertLoginCode(userId, "live-code-hash", at(30));
+    await insertLoginCode(userId, "expired-code-hash", at(-1));
+
+    await runScheduled();
+
+    expect(await remainingLoginCodes()).toEqual(["live-code-hash"]);
+  });
+
+  it("deletes OAuth login codes in batches", async () => {
+    const userId = await insertUser("login-code-batches@example.com");
+    for (let index = 0; index < 5; index++) await insertLoginCode(userId, `expired-${index}`, at(-1));
+
+    await runScheduled({ limits: { batchSize: 2, maxRounds: 2 } });
+
+    expect(await remainingLoginCodes()).toHaveLength(1);
+    expect(logLines("cleanup_finished")[0]).toMatchObject({ complete: false, rounds: 2, login_codes_deleted: 4 });
   });
 
   it("deletes expired and long-revoked sessions", async () => {
@@ -161,6 +192,7 @@ describe("scheduled cleanup", () => {
     const userId = await insertUser("counts@example.com");
     await insertSession(userId, at(-1), null);
     await insertCode("expired@example.com", at(-1), null);
+    await insertLoginCode(userId, "expired-code-hash", at(-1));
 
     await runScheduled();
 
@@ -170,6 +202,7 @@ describe("scheduled cleanup", () => {
         complete: true,
         rounds: 1,
         verifications_deleted: 1,
+        login_codes_deleted: 1,
         sessions_deleted: 1,
         password_reset_tokens_cleared: 0,
         audit_events_deleted: 0,

@@ -6,7 +6,8 @@
 // token (sessions.test.ts), ten resets with one token (password-reset.test.ts), fifty wrong
 // passwords (login.test.ts), parallel sign-in code checks (code-sign-in.test.ts), one KYC
 // submission (kyc.test.ts), racing review decisions (admin.test.ts), parallel OAuth first
-// sign-ins and unlinks (oauth-accounts.test.ts) and parallel code sends (rate-limits.test.ts).
+// sign-ins and unlinks (oauth-accounts.test.ts), ten exchanges of one OAuth login code
+// (oauth-login-codes.test.ts) and parallel code sends (rate-limits.test.ts).
 // A race whose operations are missing from /openapi.json is skipped as not implemented yet.
 import { beforeAll, describe, expect, it } from "vitest";
 import {

@@ -1,5 +1,5 @@
 import type { Bindings } from "./config";
-import { createDatabase } from "./db/client";
+import { createDatabase, DatabaseDeadline } from "./db/client";
 import { loadConfig } from "./http/dependencies";
 import { type Clock, systemClock } from "./lib/clock";
 import { createLogger, describeError, type LogSink } from "./lib/logger";
@@ -35,16 +35,21 @@ export function createScheduledHandler(overrides: ScheduledOverrides = {}) {
       throw error;
     }
 
-    await runCleanup(
-      {
-        config,
-        db: createDatabase(config.database),
-        bucket: env.KYC_BUCKET,
-        clock: overrides.clock ?? systemClock,
-        log,
-        requestId: runId,
-      },
-      overrides.cleanupLimits ?? DEFAULT_CLEANUP_LIMITS,
-    );
+    const deadline = new DatabaseDeadline();
+    try {
+      await runCleanup(
+        {
+          config,
+          db: createDatabase(config.database, deadline),
+          bucket: env.KYC_BUCKET,
+          clock: overrides.clock ?? systemClock,
+          log,
+          requestId: runId,
+        },
+        overrides.cleanupLimits ?? DEFAULT_CLEANUP_LIMITS,
+      );
+    } finally {
+      deadline.release();
+    }
   };
 }

@@ -8,7 +8,7 @@ import { createSmsSender } from "../adapters/sms/create";
 import type { SmsSender } from "../adapters/sms/sender";
 import { parseClientIp } from "../lib/client-ip";
 import { type Bindings, type Config, parseConfig } from "../config";
-import { createDatabase } from "../db/client";
+import { createDatabase, type Database, DatabaseDeadline } from "../db/client";
 import { type Clock, systemClock } from "../lib/clock";
 import { createLogger, type LogSink } from "../lib/logger";
 import type { AppEnv, Dependencies } from "./context";
@@ -46,16 +46,30 @@ function createMailer(config: Config, bindings: Bindings, clock: Clock): Mailer 
   return new OutboxMailer(new DevelopmentOutbox(bindings.OTP_KV), clock);
 }
 
-/** Build the request's dependencies from its bindings, with any overrides a test supplies. */
+/**
+ * Build the request's dependencies from its bindings, with any overrides a test supplies. The
+ * database client is made on first use, and its deadline is released once the response is ready
+ * and every background task has settled.
+ */
 export function provideDependencies(overrides: DependencyOverrides = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const config = await loadConfig(c.env);
     const clock = overrides.clock ?? systemClock;
     const executionContext = getExecutionContext(c);
+    const deadline = new DatabaseDeadline(overrides.databaseTimeoutMs);
+    let database: Database | undefined;
+    let responded = false;
+    let backgroundTasks = 0;
+    const releaseWhenIdle = () => {
+      if (responded && backgroundTasks === 0) deadline.release();
+    };
     const deps: Dependencies = {
       requestId: c.get("requestId"),
       config,
-      db: createDatabase(config.database, overrides.databaseTimeoutMs),
+      get db() {
+        database ??= createDatabase(config.database, deadline);
+        return database;
+      },
       mailer: overrides.mailer ?? createMailer(config, c.env, clock),
       sms: overrides.sms ?? createSmsSender(config, c.env.OTP_KV, clock),
       rateLimiter: overrides.rateLimiter ?? new KvRateLimiter(c.env.OTP_KV),
@@ -65,14 +79,25 @@ export function provideDependencies(overrides: DependencyOverrides = {}): Middle
       kv: c.env.OTP_KV,
       bucket: c.env.KYC_BUCKET,
       waitUntil: (promise) => {
-        const logged = promise.catch((error: unknown) => {
-          deps.log.error("background_task_failed", { error_name: error instanceof Error ? error.name : "unknown" });
-        });
+        backgroundTasks += 1;
+        const logged = promise
+          .catch((error: unknown) => {
+            deps.log.error("background_task_failed", { error_name: error instanceof Error ? error.name : "unknown" });
+          })
+          .finally(() => {
+            backgroundTasks -= 1;
+            releaseWhenIdle();
+          });
         if (executionContext !== undefined) executionContext.waitUntil(logged);
       },
     };
     c.set("deps", deps);
-    await next();
+    try {
+      await next();
+    } finally {
+      responded = true;
+      releaseWhenIdle();
+    }
   };
 }
 

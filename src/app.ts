@@ -64,7 +64,8 @@ export function createApp(overrides: DependencyOverrides = {}) {
       version: API_VERSION,
       description:
         "Identity and onboarding for importers and exporters: sign-up, sign-in, sessions, business profile and KYC review. " +
-        "Errors are RFC 9457 problem documents with a stable `code`. Request bodies are strict: unknown fields are rejected.",
+        "Errors are RFC 9457 problem documents with a stable `code`. Request bodies are strict: unknown fields are rejected, " +
+        "and a JSON object that names one member twice is `400 malformed_json`.",
     },
   });
 

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import type { AppEnv } from "./context";
 import { problemResponse } from "./problem";
+import { findRepeatedMemberName } from "../lib/json-member-names";
 
 export const MAX_JSON_BODY_BYTES = 64 * 1024;
 
@@ -86,7 +87,8 @@ function hasBody(request: Request): boolean {
 
 /**
  * Guard JSON endpoints: any body must be `application/json` (else 415), at most 64 KiB whether or
- * not it is chunked (else 413), and parse as JSON (else 400 malformed_json).
+ * not it is chunked (else 413), and parse as JSON with no member named twice in one object (else
+ * 400 malformed_json).
  */
 export function jsonBodyGuard(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -114,6 +116,9 @@ export function jsonBodyGuard(): MiddlewareHandler<AppEnv> {
       JSON.parse(text);
     } catch {
       return problemResponse(c, "malformed_json", "The request body is not valid JSON in UTF-8.");
+    }
+    if (findRepeatedMemberName(text) !== null) {
+      return problemResponse(c, "malformed_json", "The request body names the same member twice in one object.");
     }
     // Hono's validator reads the body through this cache, because the stream can be read only once.
     c.req.bodyCache.text = Promise.resolve(text) as unknown as string;

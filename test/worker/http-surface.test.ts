@@ -212,6 +212,24 @@ describe("HTTP surface", () => {
     expect(explicitUtf8.status).toBe(202);
   });
 
+  it("rejects a body that names one member twice and creates nothing", async () => {
+    const bodies = [
+      `{"email": "first@example.com", "password": "${PASSWORD}", "email": "second@example.com"}`,
+      `{"email": "first@example.com", "password": "${PASSWORD}", "\u0065mail": "second@example.com"}`,
+    ];
+    for (const rawBody of bodies) {
+      const repeated = await t.request("POST", "/v1/auth/signup", {
+        rawBody,
+        headers: { "content-type": "application/json" },
+      });
+      expect(repeated.status).toBe(400);
+      expect(repeated.body.code).toBe("malformed_json");
+    }
+    const created = await t.sql`
+      SELECT id FROM users WHERE email IN ('first@example.com', 'second@example.com')`;
+    expect(created).toHaveLength(0);
+  });
+
   it("grants CORS only to configured origins", async () => {
     const allowed = await t.request("GET", "/health", { headers: { origin: "https://client.test" } });
     expect(allowed.headers.get("access-control-allow-origin")).toBe("https://client.test");

@@ -73,7 +73,7 @@ const listQueueRoute = createRoute({
   path: "/v1/admin/kyc",
   tags: ["Review and administration"],
   summary: "List KYC records for review, oldest submission first",
-  description: `Records with the given status (default \`pending\`); drafts were never submitted and are not listed. ${ROLE_NOTE}`,
+  description: `Records with the given status (default \`pending\`); drafts were never submitted and are not listed, nor are records that deleted accounts leave for the retention period. ${ROLE_NOTE}`,
   security: bearerSecurity,
   middleware: [requireAccessToken(), requireRole("reviewer", "admin")] as const,
   request: {
@@ -129,7 +129,7 @@ const approveRoute = createRoute({
   path: "/v1/admin/kyc/{user_id}/approve",
   tags: ["Review and administration"],
   summary: "Approve a pending KYC record",
-  description: `Sets \`approved\` and \`verified_at\`, records the reviewer and emails the trader. \`409 invalid_transition\` unless the record is pending; reviewers cannot decide on their own record (403). ${ROLE_NOTE}`,
+  description: `Sets \`approved\` and \`verified_at\`, records the reviewer and emails the trader. \`409 invalid_transition\` unless the record is pending; reviewers cannot decide on their own record (403). A deleted account's record, kept for the retention period, is 404. ${ROLE_NOTE}`,
   security: bearerSecurity,
   middleware: [requireAccessToken(), requireRole("reviewer", "admin")] as const,
   request: { params: TargetParamsSchema, body: EmptyBody },
@@ -144,7 +144,7 @@ const rejectRoute = createRoute({
   path: "/v1/admin/kyc/{user_id}/reject",
   tags: ["Review and administration"],
   summary: "Reject a pending KYC record",
-  description: `Sets \`rejected\` with the reason (1 to 1000 characters), which the trader sees and receives by email; the trader may edit and submit again. \`409 invalid_transition\` unless pending. ${ROLE_NOTE}`,
+  description: `Sets \`rejected\` with the reason (1 to 1000 characters), which the trader sees and receives by email; the trader may edit and submit again. \`409 invalid_transition\` unless pending; a deleted account's record is 404. ${ROLE_NOTE}`,
   security: bearerSecurity,
   middleware: [requireAccessToken(), requireRole("reviewer", "admin")] as const,
   request: {

@@ -76,6 +76,13 @@ export function upsertCodeStatement(
     ${keepRecentCode}`;
 }
 
+/** Build a query for the live code of `binding` if its hash is `codeHash`: one row, or none. */
+export function liveCodeQuery(binding: CodeBinding, codeHash: string): SQL {
+  return sql`SELECT 1 FROM verifications
+             WHERE purpose = ${binding.purpose} AND type = ${binding.channel}
+               AND identifier = ${binding.destination} AND consumed_at IS NULL AND code_hash = ${codeHash}`;
+}
+
 /**
  * Build a scalar subquery for the creation time of the live code of `binding`, as the statement's
  * snapshot shows it. Beside an upsert that stored nothing, it is the time of the code that blocked it.
@@ -114,7 +121,18 @@ export function consumeCodeStatement(binding: CodeBinding, codeHash: string, now
 }
 
 /** Send a code by email or SMS, worded for its purpose. Throws `UpstreamError` when sending fails. */
-export async function deliverCode(deps: Dependencies, binding: CodeBinding, code: string): Promise<void> {
+/** Wording choices for a code mail beyond its purpose. */
+export interface CodeMailOptions {
+  /** The sign-up replaced the password of a pending account, and the mail warns about it. */
+  repeatedSignUp?: boolean;
+}
+
+export async function deliverCode(
+  deps: Dependencies,
+  binding: CodeBinding,
+  code: string,
+  options: CodeMailOptions = {},
+): Promise<void> {
   const minutes = CODE_TTL_SECONDS / 60;
   if (binding.channel === "mobile") {
     await deps.sms.send(oneTimeCodeSms(binding.destination, code, minutes, deps.config.appUrl));
@@ -125,7 +143,7 @@ export async function deliverCode(deps: Dependencies, binding: CodeBinding, code
       ? signInCodeMail(code, minutes)
       : binding.purpose === "email_change"
         ? emailChangeCodeMail(code, minutes)
-        : verificationCodeMail(code, minutes);
+        : verificationCodeMail(code, minutes, options);
   await deps.mailer.send({ to: binding.destination, ...content });
 }
 
@@ -149,9 +167,10 @@ export async function deliverStoredCode(
   code: string,
   codeHash: string,
   discardStatement: SQL = discardUndeliveredCodeStatement(binding, codeHash),
+  mailOptions: CodeMailOptions = {},
 ): Promise<void> {
   try {
-    await deliverCode(deps, binding, code);
+    await deliverCode(deps, binding, code, mailOptions);
   } catch (error) {
     deps.log.error("code_delivery_failed", {
       purpose: binding.purpose,

@@ -10,6 +10,7 @@ import {
   createCode,
   deliverStoredCode,
   discardUndeliveredCodeStatement,
+  liveCodeQuery,
   upsertCodeStatement,
 } from "./one-time-codes";
 import { checkNewPassword } from "./breached-passwords";
@@ -102,25 +103,28 @@ export async function signUp(
   let created: { rows: { id: string }[] };
   let stored: { rows: { id: number }[] };
   try {
-    [created, , stored] = await db.batch([
+    [created, stored] = await db.batch([
       db.execute<{ id: string }>(sql`
         INSERT INTO users (email, username, status, created_at, updated_at)
         VALUES (${input.email}, ${username}, 'pending_verification', ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz)
         ON CONFLICT (email) DO UPDATE SET username = EXCLUDED.username, updated_at = EXCLUDED.updated_at
           WHERE users.status = 'pending_verification'
         RETURNING id`),
-      // Reclaiming a pending account replaces its password: whoever proves the address next wins.
-      db.execute(sql`
-        INSERT INTO auth_credentials (user_id, password_hash, password_algo, password_set_at, created_at, updated_at)
-        SELECT id, ${password.hash}, ${password.algo}, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
-        FROM (${pendingAccount}) AS pending
-        ON CONFLICT (user_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, password_algo = EXCLUDED.password_algo,
-          password_set_at = EXCLUDED.password_set_at, updated_at = EXCLUDED.updated_at`),
       db.execute<{ id: number }>(
         sql`${upsertCodeStatement(signUpBinding(input.email), codeHash, now, pendingAccount, {
           minimumIntervalSeconds: codeResendIntervalSeconds(deps),
         })} RETURNING id`,
       ),
+      // Reclaiming a pending account replaces its password: whoever proves the address next wins.
+      // Only together with a fresh code, though. Within the resend interval no code goes out, and a
+      // silently replaced password would be the one the code already in the inbox activates.
+      db.execute(sql`
+        INSERT INTO auth_credentials (user_id, password_hash, password_algo, password_set_at, created_at, updated_at)
+        SELECT id, ${password.hash}, ${password.algo}, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
+        FROM (${pendingAccount}) AS pending
+        WHERE EXISTS (${liveCodeQuery(signUpBinding(input.email), codeHash)})
+        ON CONFLICT (user_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, password_algo = EXCLUDED.password_algo,
+          password_set_at = EXCLUDED.password_set_at, updated_at = EXCLUDED.updated_at`),
     ]);
   } catch (error) {
     if (isUniqueViolation(error, "users_username_lower_key")) return { ok: false, reason: "username_taken" };
@@ -141,7 +145,9 @@ export async function signUp(
 
   const userId = created.rows[0]?.id ?? null;
   const discard = discardUnsentSignUpStatement(signUpBinding(input.email), codeHash, userId, password.hash);
-  await deliverStoredCode(deps, signUpBinding(input.email), code, codeHash, discard);
+  await deliverStoredCode(deps, signUpBinding(input.email), code, codeHash, discard, {
+    repeatedSignUp: emailOwner !== undefined,
+  });
   deps.log.info("signup_code_sent", { user_id: userId });
   return { ok: true, body: verificationRequired(input.email) };
 }

@@ -126,6 +126,12 @@ describe("sign-up and email verification", () => {
     expect(after[0]?.id).toBe(before?.id);
     expect(after[0]?.password_hash).not.toBe(before?.password_hash);
 
+    // The second mail warns that its code activates the latest sign-up's password.
+    const [first, second] = t.mailer.messagesTo("reclaim@example.com");
+    expect(first?.text).not.toContain("signed up again");
+    expect(second?.text).toContain("Someone signed up again with this address");
+    expect(second?.text).toContain("If you signed up only once, do not use this code");
+
     const verified = await t.request("POST", "/v1/auth/email/verify", {
       body: { email: "reclaim@example.com", code: latestCode(t.mailer, "reclaim@example.com") },
     });
@@ -298,5 +304,65 @@ describe("sign-up and email verification", () => {
       const response = await t.request("POST", "/v1/auth/signup", { body: { email, password } });
       expect(response.status).toBe(202);
     }
+  });
+});
+
+// KV counts the 1-per-minute rule too, but eventually: two sign-ups close together can both pass it
+// there. The limiter below lets everything through, as KV does then, so the database rule decides.
+describe("sign-up again within the resend interval", () => {
+  const OTHER_PASSWORD = "another long passphrase here";
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({
+      settings: { RATE_LIMIT_CODE_SENDS_PER_DESTINATION: "1/60s, 5/1h, 10/1d" },
+      overrides: { rateLimiter: { consume: async () => ({ allowed: true }) } },
+    });
+  });
+
+  async function passwordHashOf(email: string): Promise<unknown> {
+    const [row] = await t.sql`
+      SELECT c.password_hash FROM users u JOIN auth_credentials c ON c.user_id = u.id WHERE u.email = ${email}`;
+    return row?.password_hash;
+  }
+
+  it("keeps the password that the code already sent belongs to", async () => {
+    const email = "within-interval@example.com";
+    await t.request("POST", "/v1/auth/signup", { body: { email, password: PASSWORD } });
+    const firstHash = await passwordHashOf(email);
+    const firstCode = latestCode(t.mailer, email);
+
+    t.clock.advanceSeconds(30);
+    const again = await t.request("POST", "/v1/auth/signup", { body: { email, password: OTHER_PASSWORD } });
+    expect(again.status).toBe(202);
+    expect(await passwordHashOf(email)).toBe(firstHash);
+    expect(t.mailer.messagesTo(email)).toHaveLength(1);
+
+    const verified = await t.request("POST", "/v1/auth/email/verify", { body: { email, code: firstCode } });
+    expect(verified.status).toBe(200);
+    expect(
+      (await t.request("POST", "/v1/auth/login", { body: { identifier: email, password: PASSWORD } })).status,
+    ).toBe(200);
+    const other = await t.request("POST", "/v1/auth/login", { body: { identifier: email, password: OTHER_PASSWORD } });
+    expect(other.status).toBe(401);
+  });
+
+  it("replaces the password together with a fresh code once the interval has passed", async () => {
+    const email = "after-interval@example.com";
+    await t.request("POST", "/v1/auth/signup", { body: { email, password: PASSWORD } });
+    const firstHash = await passwordHashOf(email);
+
+    t.clock.advanceSeconds(61);
+    const again = await t.request("POST", "/v1/auth/signup", { body: { email, password: OTHER_PASSWORD } });
+    expect(again.status).toBe(202);
+    expect(await passwordHashOf(email)).not.toBe(firstHash);
+    expect(t.mailer.messagesTo(email)).toHaveLength(2);
+
+    const verified = await t.request("POST", "/v1/auth/email/verify", {
+      body: { email, code: latestCode(t.mailer, email) },
+    });
+    expect(verified.status).toBe(200);
+    const login = await t.request("POST", "/v1/auth/login", { body: { identifier: email, password: OTHER_PASSWORD } });
+    expect(login.status).toBe(200);
   });
 });

@@ -16,9 +16,20 @@ function compose(subject: string, paragraphs: string[]): MailContent {
   return { subject, text, html };
 }
 
-export function verificationCodeMail(code: string, expiresInMinutes: number): MailContent {
+export function verificationCodeMail(
+  code: string,
+  expiresInMinutes: number,
+  options: { repeatedSignUp?: boolean } = {},
+): MailContent {
+  const repeated = options.repeatedSignUp
+    ? [
+        "Someone signed up again with this address before it was verified, so this code replaces the one sent before, and it activates the password chosen in that latest sign-up.",
+        "If you signed up only once, do not use this code: someone else chose that password. Sign up again yourself to get a code for your own password.",
+      ]
+    : [];
   return compose(`Your ${PRODUCT_NAME} code is ${code}`, [
     `Your verification code is ${code}.`,
+    ...repeated,
     `It expires in ${expiresInMinutes} minutes and works once. If you did not ask for it, ignore this email.`,
   ]);
 }

@@ -301,8 +301,8 @@ function readAccessTokenClaims(payload: JWTPayload): AccessTokenClaims | null {
   const { iss, aud, sub, sid, role, iat, exp, jti } = payload;
   if (
     !isNonEmptyString(iss) ||
-    !isNonEmptyString(sub) ||
-    !isNonEmptyString(sid) ||
+    !isUuid(sub) ||
+    !isUuid(sid) ||
     !isNonEmptyString(role) ||
     !isNonEmptyString(jti) ||
     typeof iat !== "number" ||
@@ -312,6 +312,14 @@ function readAccessTokenClaims(payload: JWTPayload): AccessTokenClaims | null {
     return null;
   }
   return { iss, aud, sub, sid, role, iat, exp, jti };
+}
+
+// The service issues user and session ids as UUIDs; anything else in a validly signed token is
+// refused here rather than reaching a uuid column.
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function isUuid(value: unknown): value is string {
+  return typeof value === "string" && UUID_PATTERN.test(value);
 }
 
 function isNonEmptyString(value: unknown): value is string {

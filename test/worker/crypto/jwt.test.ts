@@ -335,6 +335,18 @@ describe("verifyAccessToken", () => {
     }
   });
 
+  it("rejects user and session ids that are not UUIDs, even in a validly signed token", async () => {
+    const signingKey = await importPrivateKey(currentJwk);
+    const header = { alg: "ES256", typ: "at+jwt", kid: "2026-03" };
+
+    for (const overrides of [{ sid: "not-a-uuid'" }, { sub: "x\u0000" }, { sub: `${SUBJECT.sub} ` }]) {
+      const token = await signCompactEs256(header, validClaims(overrides), signingKey);
+      const result = await verifyAccessToken(keys, token, VERIFY_OPTIONS);
+
+      expect(result, JSON.stringify(overrides)).toEqual({ ok: false, reason: "invalid_claims" });
+    }
+  });
+
   it("rejects another token type", async () => {
     const signingKey = await importPrivateKey(currentJwk);
 

@@ -52,6 +52,9 @@ export default defineConfig({
                 FACEBOOK_CLIENT_SECRET: "facebook-secret-test",
                 OAUTH_STORE_PROVIDER_TOKENS: "false",
                 BREACHED_PASSWORD_CHECK: "false",
+                REVOKED_SESSION_RETENTION_DAYS: "30",
+                AUDIT_RETENTION_DAYS: "400",
+                KYC_RETENTION_DAYS: "0",
                 // SMS go to the in-memory capture. Rate limits are off so that tests of other behaviour
                 // are never throttled; the rate-limit tests set the production defaults themselves.
                 SMS_PROVIDER: "twilio",

@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import type { AppEnv } from "./context";
 import { problemResponse } from "./problem";
-import { findRepeatedMemberName } from "../lib/json-member-names";
+import { findRepeatedMemberName, findTextWithNul } from "../lib/json-body-checks";
 
 export const MAX_JSON_BODY_BYTES = 64 * 1024;
 
@@ -88,7 +88,7 @@ function hasBody(request: Request): boolean {
 /**
  * Guard JSON endpoints: any body must be `application/json` (else 415), at most 64 KiB whether or
  * not it is chunked (else 413), and parse as JSON with no member named twice in one object (else
- * 400 malformed_json).
+ * 400 malformed_json) and no U+0000 in any text (else 400 validation_failed).
  */
 export function jsonBodyGuard(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -110,15 +110,22 @@ export function jsonBodyGuard(): MiddlewareHandler<AppEnv> {
     if (bytes === null) return tooLarge(c);
 
     let text: string;
+    let parsed: unknown;
     try {
       // Fatal decoding: invalid UTF-8 is rejected instead of silently becoming U+FFFD.
       text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-      JSON.parse(text);
+      parsed = JSON.parse(text);
     } catch {
       return problemResponse(c, "malformed_json", "The request body is not valid JSON in UTF-8.");
     }
     if (findRepeatedMemberName(text) !== null) {
       return problemResponse(c, "malformed_json", "The request body names the same member twice in one object.");
+    }
+    const textWithNul = findTextWithNul(parsed);
+    if (textWithNul !== null) {
+      return problemResponse(c, "validation_failed", "The request does not match its schema.", {
+        errors: [{ path: textWithNul, message: "Text cannot contain the NUL character (U+0000)." }],
+      });
     }
     // Hono's validator reads the body through this cache, because the stream can be read only once.
     c.req.bodyCache.text = Promise.resolve(text) as unknown as string;

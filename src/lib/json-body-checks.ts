@@ -37,3 +37,31 @@ export function findRepeatedMemberName(text: string): string | null {
   }
   return null;
 }
+
+/**
+ * Find the first string in a parsed JSON value, member names included, that contains U+0000, and
+ * return its path (`profile.full_name`, `items.2`), or null. Postgres text cannot hold that
+ * character, so such a value would fail in the database instead of being refused as input.
+ */
+export function findTextWithNul(value: unknown, path = ""): string | null {
+  if (typeof value === "string") return value.includes("\u0000") ? path : null;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = findTextWithNul(item, joinPath(path, String(index)));
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  if (typeof value === "object" && value !== null) {
+    for (const [name, item] of Object.entries(value)) {
+      if (name.includes("\u0000")) return joinPath(path, name);
+      const found = findTextWithNul(item, joinPath(path, name));
+      if (found !== null) return found;
+    }
+  }
+  return null;
+}
+
+function joinPath(path: string, segment: string): string {
+  return path === "" ? segment : `${path}.${segment}`;
+}

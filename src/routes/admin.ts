@@ -167,7 +167,12 @@ const listUsersRoute = createRoute({
   middleware: [requireAccessToken(), requireRole("admin")] as const,
   request: {
     query: z.strictObject({
-      q: z.string().trim().max(254).optional(),
+      q: z
+        .string()
+        .trim()
+        .max(254)
+        .refine((text) => !text.includes("\u0000"), "Text cannot contain the NUL character (U+0000).")
+        .optional(),
       status: z.enum(USER_STATUSES).optional(),
       limit: PageLimitSchema,
       cursor: PageCursorSchema,

@@ -212,6 +212,18 @@ describe("HTTP surface", () => {
     expect(explicitUtf8.status).toBe(202);
   });
 
+  it("refuses text with U+0000 as input instead of failing in the database", async () => {
+    const login = await t.request("POST", "/v1/auth/login", {
+      rawBody: `{"identifier": "u1\\u0000@example.com", "password": "${PASSWORD}"}`,
+      headers: { "content-type": "application/json" },
+    });
+    expect(login.status).toBe(400);
+    expect(login.body.code).toBe("validation_failed");
+    expect(login.body.errors).toEqual([
+      { path: "identifier", message: "Text cannot contain the NUL character (U+0000)." },
+    ]);
+  });
+
   it("rejects a body that names one member twice and creates nothing", async () => {
     const bodies = [
       `{"email": "first@example.com", "password": "${PASSWORD}", "email": "second@example.com"}`,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { findRepeatedMemberName } from "../../../src/lib/json-member-names";
+import { findRepeatedMemberName, findTextWithNul } from "../../../src/lib/json-body-checks";
 
 describe("findRepeatedMemberName", () => {
   it.each([
@@ -33,4 +33,22 @@ describe("findRepeatedMemberName", () => {
     expect(Object.keys(JSON.parse(text))).toHaveLength(1);
     expect(findRepeatedMemberName(text)).toBe("café");
   });
+});
+
+describe("findTextWithNul", () => {
+  it.each([
+    [{ identifier: "a\u0000@example.com" }, "identifier"],
+    [{ profile: { names: ["ok", "b\u0000"] } }, "profile.names.1"],
+    [{ "na\u0000me": "value" }, "na\u0000me"],
+    ["\u0000", ""],
+  ])("finds the text with U+0000 in %j", (value, path) => {
+    expect(findTextWithNul(value)).toBe(path);
+  });
+
+  it.each([[{ a: "b", c: [1, true, null, { d: "\\u0000 as six characters" }] }], ["text"], [42], [null]])(
+    "accepts %j",
+    (value) => {
+      expect(findTextWithNul(value)).toBeNull();
+    },
+  );
 });

@@ -212,6 +212,17 @@ describe("HTTP surface", () => {
     expect(explicitUtf8.status).toBe(202);
   });
 
+  it("answers malformed_json to an empty body where one is required", async () => {
+    for (const headers of [
+      { "content-type": "application/json" },
+      { "content-type": "application/json", "content-length": "0" },
+    ]) {
+      const empty = await t.request("POST", "/v1/auth/login", { rawBody: "", headers });
+      expect(empty.status).toBe(400);
+      expect(empty.body.code).toBe("malformed_json");
+    }
+  });
+
   it("refuses text with U+0000 as input instead of failing in the database", async () => {
     const login = await t.request("POST", "/v1/auth/login", {
       rawBody: `{"identifier": "u1\\u0000@example.com", "password": "${PASSWORD}"}`,

@@ -32,7 +32,7 @@ const HONO_MALFORMED_JSON_MESSAGE = "Malformed JSON in request body";
 export const handleError: ErrorHandler<AppEnv> = (error, c) => {
   if (error instanceof ApiError) return apiErrorResponse(c, error);
   if (error instanceof HTTPException && error.status < 500) {
-    // Hono's validator says this for a body it cannot parse, which past the JSON body guard means
+    // Hono's validator throws this for a body it cannot parse, which past the JSON body guard means
     // an empty body where the route requires one.
     if (error.message === HONO_MALFORMED_JSON_MESSAGE) {
       return problemResponse(c, "malformed_json", "The request body is empty; this endpoint needs a JSON body.");

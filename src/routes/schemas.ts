@@ -42,10 +42,39 @@ export const PasswordSchema = z
   .max(1024, { message: "Passwords are at most 128 characters." })
   .openapi({ example: "correct horse battery staple", format: "password" });
 
+// Names that would let an account pass for the platform's own staff or system addresses. They are
+// compared without case, dots, dashes and underscores, so "Ad.Min" is "admin".
+const RESERVED_USERNAMES = new Set([
+  "abuse",
+  "admin",
+  "administrator",
+  "api",
+  "billing",
+  "compliance",
+  "help",
+  "hostmaster",
+  "kyc",
+  "moderator",
+  "noreply",
+  "official",
+  "postmaster",
+  "reviewer",
+  "root",
+  "security",
+  "staff",
+  "support",
+  "system",
+  "tradeidentity",
+  "webmaster",
+]);
+
 export const UsernameSchema = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{3,32}$/, {
     message: "Usernames are 3 to 32 letters, digits, dots, dashes or underscores.",
+  })
+  .refine((username) => !RESERVED_USERNAMES.has(username.toLowerCase().replaceAll(/[._-]/g, "")), {
+    message: "This username is reserved. Choose another one.",
   })
   .openapi({ example: "jane_exports" });
 

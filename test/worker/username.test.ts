@@ -55,6 +55,28 @@ describe("username change", () => {
     expect(invalid.status).toBe(400);
   });
 
+  it("refuses names that would pass for the platform's staff", async () => {
+    const account = await createAccount(t, { email: "reserved@example.com", password: PASSWORD });
+    for (const username of ["admin", "Ad.Min", "SUPPORT", "trade-identity", "no_reply"]) {
+      const response = await t.request("PATCH", "/v1/me", { token: account.accessToken, body: { username } });
+      expect(response.status, username).toBe(400);
+      expect(response.body.errors).toEqual([
+        { path: "username", message: "This username is reserved. Choose another one." },
+      ]);
+    }
+    const signUp = await t.request("POST", "/v1/auth/signup", {
+      body: { email: "reserved-signup@example.com", password: PASSWORD, username: "Administrator" },
+    });
+    expect(signUp.status).toBe(400);
+    expect(await t.sql`SELECT id FROM users WHERE email = 'reserved-signup@example.com'`).toHaveLength(0);
+
+    const allowed = await t.request("PATCH", "/v1/me", {
+      token: account.accessToken,
+      body: { username: "admin_exports" },
+    });
+    expect(allowed.status).toBe(200);
+  });
+
   it("rejects a revoked session", async () => {
     const account = await createAccount(t, { email: "rename-revoked@example.com", password: PASSWORD });
     await t.request("POST", "/v1/auth/logout-all", { token: account.accessToken });

@@ -68,11 +68,32 @@ async function ensureDevVars(port: string): Promise<void> {
   console.log(`dev: wrote ${missing.map(([name]) => name).join(", ")} to ${DEV_VARS_FILE}`);
 }
 
+/**
+ * Return the APP_URL this run must use instead of the settings file's, which is needed when that
+ * file names a loopback URL on another port. Any other APP_URL was chosen by the developer and stays.
+ */
+function appUrlForPort(port: string): string | undefined {
+  const configured = readDevVars().get("APP_URL");
+  if (configured === undefined) return undefined;
+
+  // Values in .dev.vars may be quoted, and ensureDevVars writes them single-quoted.
+  const match = /^(['"]?)(http:\/\/(?:localhost|127\.0\.0\.1):(\d+))\/?\1$/.exec(configured.trim());
+  if (match === null || match[3] === port) return undefined;
+  return `http://localhost:${port}`;
+}
+
 /** Start wrangler dev; the database settings depend on this run's options, so they are passed as vars. */
 function startWrangler(port: string, database: { url: string; fetchEndpoint: string }): ChildProcess {
   // --test-scheduled adds /__scheduled, which runs the cron handler once.
   const args = ["dev", "--port", port, "--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--test-scheduled"];
   args.push("--var", `DATABASE_URL:${database.url}`, "--var", `NEON_FETCH_ENDPOINT:${database.fetchEndpoint}`);
+  // OAuth redirect URIs, reset links and the JWT issuer derive from APP_URL, so a second instance on
+  // another port must not keep the first one's.
+  const appUrl = appUrlForPort(port);
+  if (appUrl !== undefined) {
+    args.push("--var", `APP_URL:${appUrl}`);
+    console.log(`dev: APP_URL in ${DEV_VARS_FILE} is for another port, so this run passes APP_URL=${appUrl}`);
+  }
   // wrangler reads .dev.vars by itself; any other settings file is passed as an env file, which
   // wrangler then reads instead of .dev.vars.
   if (DEV_VARS_FILE !== DEFAULT_DEV_VARS_FILE) args.push("--env-file", DEV_VARS_FILE);

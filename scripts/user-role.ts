@@ -111,7 +111,9 @@ export async function runUserRoleCommand(
     if (!existsSync(join(databaseDirectory, "PG_VERSION"))) {
       output.error(
         `No development database in ${databaseDirectory}, and no local endpoint answers on 127.0.0.1:${options.neonPort}. ` +
-          "Start `npm run dev` once and sign up, or set DATABASE_URL.",
+          "If `npm run dev` runs with --neon-port, pass the same --neon-port here, and if it ran with --data-dir, " +
+          "the same --data-dir. Otherwise start `npm run dev` and sign up first, or set DATABASE_URL to grant the " +
+          "role in that Neon database.",
       );
       return 1;
     }

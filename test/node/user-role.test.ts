@@ -183,5 +183,7 @@ describe("npm run user:role", () => {
     );
     expect(code).toBe(1);
     expect(errors[0]).toMatch(/^No development database in .*empty\/app/);
+    expect(errors[0]).toContain("pass the same --neon-port here");
+    expect(errors[0]).toContain("set DATABASE_URL");
   });
 });

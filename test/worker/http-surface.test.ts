@@ -213,10 +213,11 @@ describe("HTTP surface", () => {
   });
 
   it("answers malformed_json to an empty body where one is required", async () => {
-    for (const headers of [
+    const headerSets: Record<string, string>[] = [
       { "content-type": "application/json" },
       { "content-type": "application/json", "content-length": "0" },
-    ]) {
+    ];
+    for (const headers of headerSets) {
       const empty = await t.request("POST", "/v1/auth/login", { rawBody: "", headers });
       expect(empty.status).toBe(400);
       expect(empty.body.code).toBe("malformed_json");

@@ -11,20 +11,12 @@ import {
   signInAndExchange,
   signInThroughProvider,
   startFlow,
+  fakeAccountSeries,
 } from "./helpers/oauth-providers";
 
 const PASSWORD = "correct horse battery staple";
 
-let accountNumber = 0;
-function newAccount(overrides: Partial<FakeAccount> = {}): FakeAccount {
-  accountNumber += 1;
-  return {
-    id: String(200_000 + accountNumber),
-    email: `member${accountNumber}@example.com`,
-    emailVerified: true,
-    ...overrides,
-  };
-}
+const newAccount = fakeAccountSeries(200_000, "member");
 
 async function signUp(t: TestApp, email: string, username?: string) {
   const response = await t.request("POST", "/v1/auth/signup", { body: { email, password: PASSWORD, username } });

@@ -8,23 +8,14 @@ import {
   CLIENTS,
   callCallback,
   FakeOAuthProviders,
-  type FakeAccount,
   type ProviderName,
   readCallbackRedirect,
   signInThroughProvider,
   startFlow,
+  fakeAccountSeries,
 } from "./helpers/oauth-providers";
 
-let accountNumber = 0;
-function newAccount(overrides: Partial<FakeAccount> = {}): FakeAccount {
-  accountNumber += 1;
-  return {
-    id: String(100_000 + accountNumber),
-    email: `person${accountNumber}@example.com`,
-    emailVerified: true,
-    ...overrides,
-  };
-}
+const newAccount = fakeAccountSeries(100_000, "person");
 
 async function countRows(t: TestApp, table: "users" | "auth_sessions" | "oauth_accounts"): Promise<number> {
   const rows = await t.sql.query(`SELECT count(*)::int AS count FROM ${table}`);

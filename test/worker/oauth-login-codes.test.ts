@@ -19,21 +19,13 @@ import {
   signInAndExchange,
   signInThroughProvider,
   startFlow,
+  fakeAccountSeries,
 } from "./helpers/oauth-providers";
 
 const PASSWORD = "correct horse battery staple";
 const PARALLEL_EXCHANGES = 10;
 
-let accountNumber = 0;
-function newAccount(overrides: Partial<FakeAccount> = {}): FakeAccount {
-  accountNumber += 1;
-  return {
-    id: String(300_000 + accountNumber),
-    email: `holder${accountNumber}@example.com`,
-    emailVerified: true,
-    ...overrides,
-  };
-}
+const newAccount = fakeAccountSeries(300_000, "holder");
 
 describe("OAuth login codes", () => {
   const endpoint = new FaultyDatabaseEndpoint();
@@ -171,7 +163,7 @@ describe("OAuth login codes", () => {
         name: "a link to an account with the same verified email",
         roundTrips: 2,
         prepare: async () => {
-          const email = `password-holder${++accountNumber}@example.com`;
+          const email = `password-${newAccount().email}`;
           const owner = await createAccount(t, { email, password: PASSWORD });
           return signInLater("google", newAccount({ email }), async () => owner.userId);
         },
@@ -180,7 +172,7 @@ describe("OAuth login codes", () => {
         name: "a takeover of a pending account",
         roundTrips: 2,
         prepare: async () => {
-          const email = `pending-holder${++accountNumber}@example.com`;
+          const email = `pending-${newAccount().email}`;
           const signUp = await t.request("POST", "/v1/auth/signup", { body: { email, password: PASSWORD } });
           expect(signUp.status).toBe(202);
           const [pending] = await t.sql`SELECT id FROM users WHERE email = ${email}`;

@@ -14,6 +14,26 @@ export interface FakeAccount {
   emailVerified: boolean;
 }
 
+/**
+ * Make a function that returns a new provider account on each call, with ids counting up from
+ * `firstId` and addresses `<emailPrefix><n>@example.com`, so test files never share an identity.
+ */
+export function fakeAccountSeries(
+  firstId: number,
+  emailPrefix: string,
+): (overrides?: Partial<FakeAccount>) => FakeAccount {
+  let count = 0;
+  return (overrides = {}) => {
+    count += 1;
+    return {
+      id: String(firstId + count),
+      email: `${emailPrefix}${count}@example.com`,
+      emailVerified: true,
+      ...overrides,
+    };
+  };
+}
+
 /** Ways to make the next ID token wrong, for tests of its validation. */
 export interface IdTokenOverrides {
   nonce?: string;

@@ -69,6 +69,12 @@ export const users = pgTable(
   (table) => [
     // Usernames are public handles, so "Asha" and "asha" must not belong to two people.
     uniqueIndex("users_username_lower_key").on(sql`lower(${table.username})`),
+    // The admin search matches prefixes with LIKE; text_pattern_ops lets an index serve them
+    // whatever the database's collation.
+    index("users_email_prefix_idx").on(table.email.op("text_pattern_ops")),
+    index("users_username_lower_prefix_idx").on(sql`lower(${table.username}) text_pattern_ops`),
+    // The scheduled cleanup looks for accounts deleted before a cutoff.
+    index("users_deleted_updated_at_idx").on(table.updatedAt).where(sql`${table.status} = 'deleted'`),
     check("users_status_check", inList("status", USER_STATUSES)),
     check("users_role_check", inList("role", USER_ROLES)),
     check("users_email_lowercase_check", sql`email = lower(email)`),

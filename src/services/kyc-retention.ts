@@ -28,9 +28,7 @@ export type KycRemovalDependencies = Pick<Dependencies, "config" | "db" | "clock
  * needs a live session or a pending or suspended account, or excludes deleted accounts. A future
  * write would only postpone the removal. The `user.deleted` audit event cannot serve, because
  * AUDIT_RETENTION_DAYS may delete it before KYC_RETENTION_DAYS ends.
- *
- * Note: users has no index on `status`, so this joins every user_kyc row to its user until
- * `limit` rows are found.
+ * The partial index `users_deleted_updated_at_idx` finds the deleted accounts past the cutoff.
  */
 export function selectExpiredKycRecords(deletedBefore: string, limit: number): SQL {
   return sql`

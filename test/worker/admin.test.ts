@@ -320,6 +320,18 @@ describe("user administration", () => {
     expect(nul.body.code).toBe("validation_failed");
   });
 
+  it("serves the prefix search from indexes", async () => {
+    // With sequential scans priced out, the plan shows which indexes can serve the search.
+    const [, plan] = await t.sql.transaction([
+      t.sql`SET LOCAL enable_seqscan = off`,
+      t.sql`EXPLAIN SELECT id FROM users AS u
+            WHERE u.email LIKE 'tar%' ESCAPE '\\' OR lower(u.username) LIKE 'tar%' ESCAPE '\\'`,
+    ]);
+    const text = (plan as Record<string, string>[]).map((row) => row["QUERY PLAN"]).join("\n");
+    expect(text).toContain("users_email_prefix_idx");
+    expect(text).toContain("users_username_lower_prefix_idx");
+  });
+
   it("pages through users newest first", async () => {
     const seen: string[] = [];
     let cursor: string | null = null;

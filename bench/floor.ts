@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findFreePort, startProcess, waitForHttpOk } from "./lib/processes";
-import { PROJECT_ROOT, type RunningWorker, workerdPidsOf } from "./lib/stack";
+import { BIN, childEnv, type RunningWorker, workerdPidsOf } from "./lib/stack";
 import {
   type CpuResult,
   type LoadOptions,
@@ -60,14 +60,9 @@ async function startProbe(directory: string, variant: ProbeVariant): Promise<Run
   const port = await findFreePort();
   const args = ["dev", "--port", String(port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false"];
   args.push("--var", `LOG:${variant.log ? "1" : "0"}`, "--persist-to", join(directory, "state"));
-  const managed = startProcess(join(PROJECT_ROOT, "node_modules/.bin/wrangler"), args, {
+  const managed = startProcess(join(BIN, "wrangler"), args, {
     cwd: directory,
-    env: {
-      ...process.env,
-      PATH: `${join(PROJECT_ROOT, "node_modules/.bin")}:${process.env.PATH ?? ""}`,
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
-      WRANGLER_SEND_METRICS: "false",
-    },
+    env: childEnv(),
   });
   const origin = `http://127.0.0.1:${port}`;
   await waitForHttpOk(`${origin}/health`, managed);

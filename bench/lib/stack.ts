@@ -8,7 +8,7 @@ import pg from "pg";
 import { descendantsOf, findFreePort, type ManagedProcess, startProcess, waitForHttpOk } from "./processes";
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, "../..");
-const BIN = join(PROJECT_ROOT, "node_modules/.bin");
+export const BIN = join(PROJECT_ROOT, "node_modules/.bin");
 const QUIET_WRANGLER_ENV = { CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
 
 export type Backend = { kind: "pglite" } | { kind: "postgres"; serverUrl: string };
@@ -25,7 +25,8 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-function childEnv(): NodeJS.ProcessEnv {
+/** Build the environment for wrangler and other project tools: quiet, with the project's bin first on PATH. */
+export function childEnv(): NodeJS.ProcessEnv {
   return { ...process.env, ...QUIET_WRANGLER_ENV, PATH: `${BIN}:${process.env.PATH ?? ""}` };
 }
 

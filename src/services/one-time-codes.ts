@@ -76,11 +76,15 @@ export function upsertCodeStatement(
     ${keepRecentCode}`;
 }
 
+/** Build the condition on `verifications` that matches the live (unconsumed) code of `binding`. */
+function isLiveCodeOf(binding: CodeBinding): SQL {
+  return sql`purpose = ${binding.purpose} AND type = ${binding.channel}
+             AND identifier = ${binding.destination} AND consumed_at IS NULL`;
+}
+
 /** Build a query for the live code of `binding` if its hash is `codeHash`: one row, or none. */
 export function liveCodeQuery(binding: CodeBinding, codeHash: string): SQL {
-  return sql`SELECT 1 FROM verifications
-             WHERE purpose = ${binding.purpose} AND type = ${binding.channel}
-               AND identifier = ${binding.destination} AND consumed_at IS NULL AND code_hash = ${codeHash}`;
+  return sql`SELECT 1 FROM verifications WHERE ${isLiveCodeOf(binding)} AND code_hash = ${codeHash}`;
 }
 
 /**
@@ -88,9 +92,7 @@ export function liveCodeQuery(binding: CodeBinding, codeHash: string): SQL {
  * snapshot shows it. Beside an upsert that stored nothing, it is the time of the code that blocked it.
  */
 export function liveCodeCreatedAtQuery(binding: CodeBinding): SQL {
-  return sql`(SELECT created_at FROM verifications
-              WHERE purpose = ${binding.purpose} AND type = ${binding.channel}
-                AND identifier = ${binding.destination} AND consumed_at IS NULL)`;
+  return sql`(SELECT created_at FROM verifications WHERE ${isLiveCodeOf(binding)})`;
 }
 
 /** Seconds until a destination may get a new code, given when its live code was created. */
@@ -120,13 +122,13 @@ export function consumeCodeStatement(binding: CodeBinding, codeHash: string, now
     RETURNING v.id, v.user_id, v.identifier, v.code_hash = ${codeHash} AS matched`;
 }
 
-/** Send a code by email or SMS, worded for its purpose. Throws `UpstreamError` when sending fails. */
 /** Wording choices for a code mail beyond its purpose. */
 export interface CodeMailOptions {
   /** The sign-up replaced the password of a pending account, and the mail warns about it. */
   repeatedSignUp?: boolean;
 }
 
+/** Send a code by email or SMS, worded for its purpose. Throws `UpstreamError` when sending fails. */
 export async function deliverCode(
   deps: Dependencies,
   binding: CodeBinding,
@@ -149,10 +151,7 @@ export async function deliverCode(
 
 /** Build the DELETE of a stored code that was never sent, matched by its hash so a newer code stays. */
 export function discardUndeliveredCodeStatement(binding: CodeBinding, codeHash: string): SQL {
-  return sql`
-    DELETE FROM verifications
-    WHERE purpose = ${binding.purpose} AND type = ${binding.channel} AND identifier = ${binding.destination}
-      AND code_hash = ${codeHash} AND consumed_at IS NULL`;
+  return sql`DELETE FROM verifications WHERE ${isLiveCodeOf(binding)} AND code_hash = ${codeHash}`;
 }
 
 /**

@@ -165,12 +165,11 @@ async function toReviewerView(deps: Dependencies, row: KycRow): Promise<Reviewer
 /**
  * Open a trader's document for a reviewer and record the download as `kyc.document_viewed`.
  *
- * Two round trips, one more than when the authorizing statement also wrote the event, because
- * that event was stored even when R2 then failed. Now a read-only statement checks the reviewer
- * and finds the object key, and an R2 failure ends the request with 503 before anything is
- * written. Then one INSERT records the event only while the actor is still a reviewer or admin
- * with a live session, so a reviewer demoted or signed out in between gets no bytes. The document
- * is returned only after that INSERT commits, so no byte is sent without its event.
+ * Two round trips, so that an R2 failure records nothing. A read-only statement checks the
+ * reviewer and finds the object key, and an R2 failure then ends the request with 503. Next, one
+ * INSERT records the event only while the actor is still a reviewer or admin with a live session,
+ * so a reviewer demoted or signed out in between gets no bytes. The document is returned only
+ * after that INSERT commits, so no byte is sent without its event.
  */
 export async function readKycDocumentForReview(
   deps: Dependencies,

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { build, type Plugin } from "esbuild";
-import { PROJECT_ROOT } from "./lib/stack";
+import { BIN, childEnv, PROJECT_ROOT } from "./lib/stack";
 
 const run = promisify(execFile);
 
@@ -16,9 +16,9 @@ export interface WranglerBundle {
   uploadKiB: number;
   gzipKiB: number;
   /**
-   * Least processor time, over fresh Node processes (the same V8 engine as workerd), to compile the
-   * bundle and run its top level: the part of a cold start that the bundle decides. Processor time
-   * rather than wall time, and the least of several samples, so other load on the machine blurs it less.
+   * Minimum processor time, over fresh Node processes (the same V8 engine as workerd), to compile
+   * the bundle and run its top level: the part of a cold start that the bundle decides. It is the
+   * minimum of several samples of processor time, not wall time, so other load blurs it less.
    * Undefined when the bundle does not load outside workerd.
    */
   startupMs?: number;
@@ -57,15 +57,10 @@ async function wranglerDryRun(
   outdir: string,
   extraArgs: string[] = [],
 ): Promise<WranglerBundle & { stdout: string }> {
-  const wrangler = join(PROJECT_ROOT, "node_modules/.bin/wrangler");
+  const wrangler = join(BIN, "wrangler");
   const { stdout } = await run(wrangler, ["deploy", "--dry-run", "--outdir", outdir, ...extraArgs], {
     cwd: directory,
-    env: {
-      ...process.env,
-      PATH: `${join(PROJECT_ROOT, "node_modules/.bin")}:${process.env.PATH ?? ""}`,
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
-      WRANGLER_SEND_METRICS: "false",
-    },
+    env: childEnv(),
     maxBuffer: 16 * 1024 * 1024,
   });
   const match = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(stdout);

@@ -157,7 +157,7 @@ function renderBundle(bundle: BundleReport | undefined): string {
   );
   lines.push("");
   lines.push(
-    "Startup is the least processor time, over 15 fresh Node 24 processes (the V8 engine workerd also runs), to compile the bundle and run its top level: the part of a Worker's cold start that the bundle decides.",
+    "Startup is the minimum processor time, over 15 fresh Node 24 processes (the V8 engine workerd also runs), to compile the bundle and run its top level: the part of a Worker's cold start that the bundle decides.",
   );
   lines.push("");
   lines.push("Largest parts of the deployed bundle (esbuild metafile, minified bytes before compression):");

@@ -315,7 +315,7 @@ function readAccessTokenClaims(payload: JWTPayload): AccessTokenClaims | null {
 }
 
 // The service issues user and session ids as UUIDs; anything else in a validly signed token is
-// refused here rather than reaching a uuid column.
+// rejected here rather than reaching a uuid column.
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function isUuid(value: unknown): value is string {

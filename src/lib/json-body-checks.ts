@@ -1,7 +1,7 @@
 /**
  * Find the first object member name that appears twice in one object of `text`, which must already
  * be valid JSON. RFC 8259 leaves such objects to each parser: JSON.parse keeps the last value,
- * while a proxy or log reader in front of the service may keep the first, so the service refuses
+ * while a proxy or log reader in front of the service may keep the first, so the service rejects
  * them. Names compare after unescaping, so "email" and "\u0065mail" are the same name.
  */
 export function findRepeatedMemberName(text: string): string | null {
@@ -41,7 +41,7 @@ export function findRepeatedMemberName(text: string): string | null {
 /**
  * Find the first string in a parsed JSON value, member names included, that contains U+0000, and
  * return its path (`profile.full_name`, `items.2`), or null. Postgres text cannot hold that
- * character, so such a value would fail in the database instead of being refused as input.
+ * character, so such a value would fail in the database instead of being rejected as input.
  */
 export function findTextWithNul(value: unknown, path = ""): string | null {
   if (typeof value === "string") return value.includes("\u0000") ? path : null;

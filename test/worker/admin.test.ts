@@ -314,7 +314,7 @@ describe("user administration", () => {
     expect(wildcard.body.items).toEqual([]);
     const underscore = await t.request("GET", "/v1/admin/users?q=_", { token: admin.accessToken });
     expect(underscore.body.items).toEqual([]);
-    // Postgres text cannot hold U+0000, so it is refused as input.
+    // Postgres text cannot hold U+0000, so it is rejected as input.
     const nul = await t.request("GET", "/v1/admin/users?q=u1%00", { token: admin.accessToken });
     expect(nul.status).toBe(400);
     expect(nul.body.code).toBe("validation_failed");

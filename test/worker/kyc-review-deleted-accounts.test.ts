@@ -3,7 +3,8 @@ import { type SignedInUser, signUpUser, TEST_PASSWORD } from "./helpers/accounts
 import { createTestApp, type TestApp } from "./helpers/app";
 import { submitKycFor } from "./helpers/kyc";
 
-// A deleted account's KYC record stays only while KYC_RETENTION_DAYS keeps it; nobody reviews it.
+// A deleted account's KYC record stays only for the KYC_RETENTION_DAYS period, and reviewers cannot
+// list, approve or reject it.
 describe("KYC records of deleted accounts", () => {
   let t: TestApp;
   let reviewer: SignedInUser;
@@ -24,7 +25,7 @@ describe("KYC records of deleted accounts", () => {
     expect(deleted.status).toBe(204);
   });
 
-  it("keeps the pending record but leaves it out of the review queue", async () => {
+  it("leaves the record out of the queue", async () => {
     const [kept] = await t.sql`SELECT status FROM user_kyc WHERE user_id = ${leaving.id}`;
     expect(kept?.status).toBe("pending");
 
@@ -35,7 +36,7 @@ describe("KYC records of deleted accounts", () => {
     expect(listed).not.toContain(leaving.id);
   });
 
-  it("answers 404 to approving or rejecting it and changes nothing", async () => {
+  it("answers 404 to decisions on it", async () => {
     const approve = await t.request("POST", `/v1/admin/kyc/${leaving.id}/approve`, { token: reviewer.accessToken });
     expect(approve.status).toBe(404);
     const reject = await t.request("POST", `/v1/admin/kyc/${leaving.id}/reject`, {
@@ -51,7 +52,7 @@ describe("KYC records of deleted accounts", () => {
     expect(decisions).toHaveLength(0);
   });
 
-  it("still lets the reviewer approve a live account's record", async () => {
+  it("approves a live account's record", async () => {
     const approve = await t.request("POST", `/v1/admin/kyc/${staying.id}/approve`, { token: reviewer.accessToken });
     expect(approve.status).toBe(200);
     expect(approve.body.status).toBe("approved");

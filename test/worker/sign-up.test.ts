@@ -326,7 +326,7 @@ describe("sign-up again within the resend interval", () => {
     return row?.password_hash;
   }
 
-  it("keeps the password that the code already sent belongs to", async () => {
+  it("keeps the password within the interval", async () => {
     const email = "within-interval@example.com";
     await t.request("POST", "/v1/auth/signup", { body: { email, password: PASSWORD } });
     const firstHash = await passwordHashOf(email);
@@ -347,7 +347,7 @@ describe("sign-up again within the resend interval", () => {
     expect(other.status).toBe(401);
   });
 
-  it("replaces the password together with a fresh code once the interval has passed", async () => {
+  it("replaces the password after the interval", async () => {
     const email = "after-interval@example.com";
     await t.request("POST", "/v1/auth/signup", { body: { email, password: PASSWORD } });
     const firstHash = await passwordHashOf(email);

@@ -335,7 +335,7 @@ describe("verifyAccessToken", () => {
     }
   });
 
-  it("rejects user and session ids that are not UUIDs, even in a validly signed token", async () => {
+  it("rejects non-UUID user and session ids", async () => {
     const signingKey = await importPrivateKey(currentJwk);
     const header = { alg: "ES256", typ: "at+jwt", kid: "2026-03" };
 
